@@ -1,0 +1,191 @@
+"""Command line of the lab: ``python -m lab up|down|status``.
+
+State (keys, node overlays, inventory, mirror pid) lives in FUEL_LAB_STATE
+(default ``.lab/default`` in the checkout); built roots, layers and fixture
+repositories are cached in FUEL_LAB_CACHE (default ``~/.cache/fuel-lifecycle-lab``).
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+import yaml
+
+from lab import fixtures, nodes
+from lab.common import (STATE_DIR, free_port, kill_rooted_in, load_json, log, mounts_under, pid_alive,
+                        save_json, unmount_all, wait_port, write_file)
+
+
+def topology(args):
+    """Node list: the RPM host as the master, then the environment's nodes."""
+    wanted = []
+    for index in range(args.rpm):
+        wanted.append({"name": "master" if index == 0 else "rpm-%d" % (index + 1), "flavor": "rpm",
+                       "groups": ["fuel_master", "rpm_hosts"]})
+    for index in range(args.controllers):
+        wanted.append({"name": "ctrl-%d" % (index + 1), "flavor": "apt", "groups": ["controller"],
+                       "primary": index == 0})
+    for index in range(args.computes):
+        wanted.append({"name": "cmp-%d" % (index + 1), "flavor": "apt", "groups": ["compute"]})
+    return wanted
+
+
+def render_inventory(state, key_path):
+    """YAML inventory: fuel_master, env_<id> with controller and compute children."""
+    env_group = "env_%s" % state["env_id"]
+    groups = {"fuel_master": {}, "rpm_hosts": {}, "controller": {}, "compute": {}}
+    for node in state["nodes"]:
+        host = {"ansible_host": "127.0.0.1", "ansible_port": node["port"],
+                "fuel_lab_flavor": node["flavor"]}
+        if node["flavor"] == "rpm":
+            # A Debian userland carrying dnf and rpm: its facts say apt.
+            host["fuel_lifecycle_package_manager"] = "rpm"
+        if node.get("primary"):
+            host["fuel_primary_controller"] = True
+        for group in node["groups"]:
+            groups[group].setdefault("hosts", {})[node["name"]] = dict(host)
+    return {"all": {
+        "vars": {
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": key_path,
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                                       "-o LogLevel=ERROR",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "fuel_lab_mirror_url": state["mirror_url"],
+            "fuel_lab_release": state["release"],
+        },
+        "children": {
+            "fuel_master": groups["fuel_master"],
+            "rpm_hosts": groups["rpm_hosts"],
+            env_group: {"children": {"controller": groups["controller"], "compute": groups["compute"]}},
+        },
+    }}
+
+
+def ensure_mirror(state, www):
+    if state.get("mirror_pid") and pid_alive(state["mirror_pid"]) and wait_port(state["mirror_port"], 2):
+        return
+    port = state.get("mirror_port") or free_port()
+    server = nodes.MirrorServer(www, port, os.path.join(STATE_DIR, "mirror.log"))
+    state.update(mirror_pid=server.start(), mirror_port=port, mirror_url=server.url)
+
+
+def cmd_up(args):
+    started = time.monotonic()
+    os.makedirs(STATE_DIR, exist_ok=True)
+    state = load_json(os.path.join(STATE_DIR, "state.json"), {"nodes": []})
+    www = fixtures.build_www()
+    layers = {"apt": nodes.apt_layers(www), "rpm": nodes.rpm_layers(www)}
+    ensure_mirror(state, www)
+    state.update(env_id=args.env_id, release=fixtures.load_definitions()["release"], www=www)
+    key_path, public_key = nodes.key_pair(STATE_DIR)
+    wanted = {node["name"]: node for node in topology(args)}
+    for node in list(state["nodes"]):
+        if node["name"] not in wanted:
+            nodes.stop_node(STATE_DIR, node["name"])
+    ports = {node["name"]: node["port"] for node in state["nodes"]}
+    state["nodes"] = []
+    for name, node in wanted.items():
+        node["port"] = ports.get(name) or free_port()
+        nodes.start_node(STATE_DIR, node, layers[node["flavor"]], state["mirror_url"], public_key)
+        state["nodes"].append(node)
+        save_json(os.path.join(STATE_DIR, "state.json"), state)
+    inventory = os.path.join(STATE_DIR, "inventory.yml")
+    write_file(inventory, yaml.safe_dump(render_inventory(state, key_path), sort_keys=False))
+    save_json(os.path.join(STATE_DIR, "state.json"), state)
+    log("up: %d nodes, mirror %s, inventory %s (%.1f s)" % (
+        len(state["nodes"]), state["mirror_url"], inventory, time.monotonic() - started))
+    print(inventory)
+    return 0
+
+
+def cmd_down(_args):
+    state = load_json(os.path.join(STATE_DIR, "state.json"), {"nodes": []})
+    for node in state["nodes"]:
+        nodes.stop_node(STATE_DIR, node["name"])
+    nodes_dir = os.path.join(STATE_DIR, "nodes")
+    if os.path.isdir(nodes_dir):
+        for name in os.listdir(nodes_dir):
+            nodes.stop_node(STATE_DIR, name)
+    pid = state.get("mirror_pid")
+    if pid and pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    kill_rooted_in(STATE_DIR)
+    unmount_all(STATE_DIR)
+    leftovers = mounts_under(STATE_DIR)
+    for name in ("state.json", "inventory.yml"):
+        path = os.path.join(STATE_DIR, name)
+        if os.path.exists(path):
+            os.unlink(path)
+    if leftovers:
+        log("down: still mounted: %s" % ", ".join(leftovers))
+        return 1
+    log("down: nothing left running or mounted under %s" % STATE_DIR)
+    return 0
+
+
+def cmd_reset(args):
+    """Give nodes a fresh root (drop their overlay's upper layer) and restart them."""
+    state = load_json(os.path.join(STATE_DIR, "state.json"))
+    if not state:
+        log("reset: the lab is down")
+        return 1
+    www = state["www"]
+    layers = {"apt": nodes.apt_layers(www), "rpm": nodes.rpm_layers(www)}
+    _key_path, public_key = nodes.key_pair(STATE_DIR)
+    by_name = {node["name"]: node for node in state["nodes"]}
+    unknown = [name for name in args.nodes if name not in by_name]
+    if unknown:
+        log("reset: unknown nodes: %s" % ", ".join(unknown))
+        return 2
+    for name in args.nodes or list(by_name):
+        nodes.stop_node(STATE_DIR, name)
+        nodes.start_node(STATE_DIR, by_name[name], layers[by_name[name]["flavor"]], state["mirror_url"], public_key)
+    return 0
+
+
+def cmd_status(_args):
+    state = load_json(os.path.join(STATE_DIR, "state.json"))
+    if not state:
+        print("lab is down (%s)" % STATE_DIR)
+        return 1
+    mirror_ok = bool(state.get("mirror_pid")) and pid_alive(state["mirror_pid"])
+    print("mirror  %-28s %s" % (state["mirror_url"], "up" if mirror_ok else "DOWN"))
+    healthy = mirror_ok
+    for node in state["nodes"]:
+        root = nodes.node_paths(STATE_DIR, node["name"])["root"]
+        alive = nodes.sshd_pid(root) is not None
+        healthy = healthy and alive
+        print("%-7s %-6s 127.0.0.1:%-6d %-28s %s" % (
+            node["name"], node["flavor"], node["port"], ",".join(node["groups"]), "up" if alive else "DOWN"))
+    print("inventory %s" % os.path.join(STATE_DIR, "inventory.yml"))
+    return 0 if healthy else 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="lab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="build (cached) and start the lab hosts")
+    up.add_argument("--rpm", type=int, default=1, help="RPM hosts; the first is the master (default 1)")
+    up.add_argument("--controllers", type=int, default=1, help="apt controllers, first is primary (default 1)")
+    up.add_argument("--computes", type=int, default=2, help="apt computes (default 2)")
+    up.add_argument("--env-id", default="1", help="environment id: inventory group env_<id> (default 1)")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop every lab process, unmount every lab root").set_defaults(func=cmd_down)
+    reset = sub.add_parser("reset", help="give nodes a fresh root (all nodes when none is named)")
+    reset.add_argument("nodes", nargs="*")
+    reset.set_defaults(func=cmd_reset)
+    sub.add_parser("status", help="show the lab hosts").set_defaults(func=cmd_status)
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        parser.error("the lab mounts overlays and chroots: run it as root")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
