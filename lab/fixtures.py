@@ -38,7 +38,7 @@ def split_version(full):
     epoch = None
     if ":" in full:
         epoch, full = full.split(":", 1)
-    upstream, _, revision = full.rpartition("-")
+    upstream, _sep, revision = full.rpartition("-")
     if not upstream:
         raise ValueError("fixture version %r needs a revision" % full)
     return epoch, upstream, revision
@@ -98,7 +98,7 @@ def build_rpm(build, workdir, outdir):
         "Version: %s" % version,
         "Release: %s" % release,
         "Summary: %s" % build["summary"],
-        "License: Apache-2.0",
+        "License: GPL-3.0-or-later",
         "BuildArch: noarch",
     ]
     if epoch:

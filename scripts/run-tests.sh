@@ -46,10 +46,15 @@ pytest_step() {  # pytest_step NAME PATH [ARGS...]: every test case counts; noth
 
 sanity() {
   # ansible-test needs the collection under ansible_collections/<ns>/<name>.
+  # It lists the files with git, so the copy is a git repository of the
+  # checkout's tracked and not-ignored files (committed or not).
   local dest=build/sanity/ansible_collections/fuel/lifecycle
-  mkdir -p "$dest"
-  rsync -a --delete --exclude-from=<(printf '%s\n' .git .venv .lab build tests/output '__pycache__' '.pytest_cache' .ansible) ./ "$dest/"
-  (cd "$dest" && ansible-test sanity --venv --python 3.11 --color no)
+  rm -rf "$dest" && mkdir -p "$dest"
+  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+    [ -e "$f" ] && printf '%s\0' "$f"
+  done | rsync -a --from0 --files-from=- ./ "$dest/"
+  (cd "$dest" && git init -q && git add -A &&
+    "$OLDPWD/.venv-sanity/bin/ansible-test" sanity --local --requirements --python 3.11 --color no)
 }
 
 molecule_all() {

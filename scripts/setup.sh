@@ -38,6 +38,24 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+# ansible-test sanity installs its own pinned tools (pylint, ...) with
+# --requirements; they live in a venv of their own so they never clash with
+# ansible-lint's. (Its --venv mode would download pip from a host we cannot reach.)
+core=$(grep -E '^ansible-core==' requirements/test.txt)
+if [ ! -x .venv-sanity/bin/ansible-test ] || [ "$(cat .venv-sanity/.core 2>/dev/null)" != "$core" ]; then
+  echo "setup: creating .venv-sanity with $core"
+  "$PYTHON" -m venv .venv-sanity
+  .venv-sanity/bin/pip install -q --upgrade pip
+  .venv-sanity/bin/pip install -q "$core"
+  echo "$core" > .venv-sanity/.core
+fi
+
+pip_version=$(.venv-sanity/bin/python -c 'from ansible_test._internal.python_requirements import get_venv_packages
+from ansible_test._internal.host_configs import NativePythonConfig
+print(get_venv_packages(NativePythonConfig(version="3.11", path="/usr/bin/python3"))["pip"])' 2>/dev/null || echo 24.2)
+mkdir -p ~/.ansible/test/cache
+install -m 0644 scripts/get_pip_offline.py ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+
 # Ansible finds the collection through ansible.cfg's collections_path.
 mkdir -p build/collections/ansible_collections/fuel
 ln -sfn ../../../.. build/collections/ansible_collections/fuel/lifecycle

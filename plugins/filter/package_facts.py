@@ -1,5 +1,5 @@
 # Copyright: fuel.lifecycle contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters over the ``packages`` fact of ansible.builtin.package_facts."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ options:
     type: str
     default: ""
 author:
-  - fuel.lifecycle maintainers
+  - fuel.lifecycle maintainers (@fuel-lifecycle)
 """
 
 EXAMPLES = r"""

@@ -1,5 +1,5 @@
 # Copyright: fuel.lifecycle contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read the repository configuration of a host: yum/dnf .repo files, APT sources and pins.
 
 Plain Python (no Ansible imports), so it is unit-tested directly.

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: fuel.lifecycle contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Report the repositories and APT pins configured on a host."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ description:
   - Credentials embedded in repository URLs are masked in the result.
   - Read-only; always returns C(changed=false).
 author:
-  - fuel.lifecycle maintainers
+  - fuel.lifecycle maintainers (@fuel-lifecycle)
 options:
   root:
     description:
