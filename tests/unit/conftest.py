@@ -1,11 +1,11 @@
-"""Make ``ansible_collections.fuel.lifecycle`` importable from the checkout for unit tests."""
+"""Make ``ansible_collections.fuel.lifecycle`` and the lab tool importable from the checkout."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-COLLECTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                           "build", "collections")
-if COLLECTIONS not in sys.path:
-    sys.path.insert(0, COLLECTIONS)
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+for path in (os.path.join(CHECKOUT, "build", "collections"), CHECKOUT):
+    if path not in sys.path:
+        sys.path.insert(0, path)
