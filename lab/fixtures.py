@@ -175,6 +175,16 @@ def _build_www(www, key):
     log("building fixture repositories in %s (first run only)" % base)
     definitions = load_definitions()
     env = make_key(os.path.join(base, "gnupg"))
+    try:
+        _publish(www, work, definitions, env)
+    finally:
+        # gpg starts an agent for the key's home; it must not outlive the build.
+        run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False, capture=True)
+    shutil.rmtree(work, ignore_errors=True)
+    write_file(os.path.join(www, ".complete"), key + "\n")
+
+
+def _publish(www, work, definitions, env):
     for build in builds(definitions):
         for repo in build["repos"]:
             if repo not in definitions["repos"]:
@@ -192,8 +202,6 @@ def _build_www(www, key):
     write_file(os.path.join(keys, "RPM-GPG-KEY-" + KEY_NAME), armored)
     write_mu_records(www, definitions)
     build_rpm(HOST_PROVIDES, work, _mkdir(www, "host"))
-    shutil.rmtree(work, ignore_errors=True)
-    write_file(os.path.join(www, ".complete"), key + "\n")
 
 
 def mu_record(definitions, record_id):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.request
+
+from lab.common import mounts_under, processes_rooted_in
+from labfixture import Lab
 
 
 def test_every_node_answers_over_ssh(lab):
@@ -64,3 +68,17 @@ def test_node_report_playbook(lab, tmp_path):
     assert vendor["fuel-agent"] == "1.0-0mos2"
     assert any(r["uri"].endswith("/rpm/vendor/") for r in report["master"]["repositories"])
     assert any(r["suite"] == "mos9.0" for r in report["ctrl-1"]["repositories"])
+
+
+def test_up_twice_then_down_leaves_nothing(tmp_path):
+    small = Lab(str(tmp_path / "lab"), topology=["--rpm", "0", "--controllers", "1", "--computes", "0"])
+    small.up()
+    first_port = small.state["nodes"][0]["port"]
+    small.up()
+    assert small.state["nodes"][0]["port"] == first_port
+    assert processes_rooted_in(small.root("ctrl-1"))
+    small.down()
+    assert mounts_under(str(tmp_path / "lab")) == []
+    assert processes_rooted_in(str(tmp_path / "lab")) == []
+    assert str(tmp_path) not in subprocess.run(["losetup", "-a"], text=True, capture_output=True, check=True).stdout
+    assert not (tmp_path / "lab" / "state.json").exists()
