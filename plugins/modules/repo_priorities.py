@@ -1,0 +1,388 @@
+#!/usr/bin/python
+# Copyright: fuel.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply a declarative set of package repositories with priorities (yum/dnf) or pins (APT)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: repo_priorities
+short_description: Declarative set of package repositories with yum priorities or APT pins
+version_added: 0.1.0
+description:
+  - Makes the repositories of a host match a set given in the C(repo_setup)
+    format (V(type), V(name), V(uri), V(suite), V(section), V(priority)) plus a
+    O(repos[].class) whose preset priority applies when no priority is given.
+  - "yum/dnf hosts: one section per repository. A section of that id found in any
+    C(.repo) file of O(yum_repos_dir) is edited in place (only the keys the entry
+    sets), also in files this module did not create; otherwise C(<name>.repo) is
+    written. Priorities run from 1 to 99, the lower value wins."
+  - "APT hosts: C(<name>.list) (or C(<name>.sources)) in O(apt_sources_dir) and a
+    pin C(<name>.pref) in O(apt_preferences_dir). A pin above 1000 makes APT
+    install the repository's version even when that is a downgrade. A source line of
+    another file that names the same URI and suite is commented out (never deleted),
+    so APT never sees a repository twice."
+  - With O(exclusive=true) every other repository is disabled (yum C(enabled=0),
+    APT lines commented out, deb822 stanzas C(Enabled: no)); files are never deleted.
+  - The whole set is validated before anything on the host changes; an error names
+    the entry and the field.
+  - Files are written atomically, mode 0644, or 0600 when they hold credentials.
+author:
+  - fuel.lifecycle maintainers (@fuel-lifecycle)
+options:
+  repos:
+    description: The repository set.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      type:
+        description:
+          - V(rpm) for yum/dnf, V(deb) or V(deb-src) for APT. May be omitted when O(repos[].line) is given.
+        type: str
+      name:
+        description:
+          - Repository id (rpm) or file name without extension (deb). Unique per type.
+        type: str
+        required: true
+      uri:
+        description: Base URL (C(baseurl) for rpm).
+        type: str
+      suite:
+        description: APT suite (distribution); deb only.
+        type: str
+      section:
+        description: APT components, a list or a space-separated string; deb only.
+        type: raw
+      line:
+        description: A one-line APT source C(deb [options] URI SUITE COMPONENT...) instead of O(repos[].uri)/O(repos[].suite)/O(repos[].section).
+        type: str
+      priority:
+        description:
+          - yum/dnf priority (1-99, lower wins) or APT pin priority (integer).
+          - When unset the preset of O(repos[].class) applies (O(yum_priorities), O(apt_pins)).
+        type: raw
+      class:
+        description:
+          - Repository class whose preset priority applies when O(repos[].priority) is unset.
+          - One of V(upstream), V(extra), V(vendor), V(holdback), V(developer).
+        type: str
+        default: extra
+      enabled:
+        description: Whether the repository is enabled.
+        type: bool
+        default: true
+      description:
+        description: Human-readable C(name=) of a yum repository (defaults to the id).
+        type: str
+      gpgcheck:
+        description: Check package signatures (rpm).
+        type: bool
+        default: true
+      gpgkey:
+        description: URL(s) of the signing key (rpm), space-separated.
+        type: str
+      sslverify:
+        description: Verify the server's TLS certificate (rpm); unset leaves dnf's default.
+        type: bool
+      proxy:
+        description: Proxy URL for this repository (rpm), or V(_none_).
+        type: str
+      username:
+        description: HTTP user (rpm); the file becomes mode 0600.
+        type: str
+      password:
+        description: HTTP password (rpm); never shown in output or diff.
+        type: str
+      signed_by:
+        description: Keyring that signs the repository (deb); must exist on the host.
+        type: path
+      architectures:
+        description: Restrict APT to these architectures (deb).
+        type: list
+        elements: str
+      trusted:
+        description: Accept the repository unsigned (deb). Avoid.
+        type: bool
+        default: false
+      pin:
+        description:
+          - APT pin expression for the pin file (deb); default C(release a=<suite>).
+          - Needed when two repositories share a suite name, e.g. C(release o=Vendor,a=stable).
+        type: str
+      format:
+        description: APT source file format (deb).
+        type: str
+        choices: [list, deb822]
+        default: list
+  exclusive:
+    description: Disable (never delete) every repository of the host that is not in the set.
+    type: bool
+    default: false
+  backup_dir:
+    description:
+      - rpm hosts; before the first change, copy O(yum_repos_dir) here when this
+        directory does not exist yet (for example C(/etc/yum.repos.d.nailgun)), so the
+        original repository set stays available. An existing copy is left as it is.
+    type: path
+  package_manager:
+    description:
+      - Which entries to apply. V(auto) takes the type of the entries (they must all be rpm or all deb).
+      - With V(rpm) or V(apt), entries of the other kind are skipped, so one mixed list serves every host.
+    type: str
+    choices: [auto, rpm, apt]
+    default: auto
+  yum_priorities:
+    description: yum/dnf priority per class (1-99); merged over the presets.
+    type: dict
+    default: {upstream: 70, extra: 70, vendor: 50, holdback: 30, developer: 10}
+  apt_pins:
+    description: APT pin priority per class, V(null) for no pin; merged over the presets.
+    type: dict
+    default: {upstream: null, extra: null, vendor: 1050, holdback: 1200, developer: 1300}
+  yum_repos_dir:
+    description: Directory of the C(.repo) files.
+    type: path
+    default: /etc/yum.repos.d
+  apt_sources_dir:
+    description: Directory of the APT sources.
+    type: path
+    default: /etc/apt/sources.list.d
+  apt_sources_list:
+    description: The main APT sources file (read and, with O(exclusive), edited).
+    type: path
+    default: /etc/apt/sources.list
+  apt_preferences_dir:
+    description: Directory of the APT pin files.
+    type: path
+    default: /etc/apt/preferences.d
+extends_documentation_fragment:
+  - fuel.lifecycle._attributes
+  - fuel.lifecycle._attributes.PLATFORM
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: [debian, redhat]
+notes:
+  - After a change run C(apt-get update) (or let the package task do it); dnf reads the files on its next run.
+seealso:
+  - module: fuel.lifecycle.repo_check
+  - module: fuel.lifecycle.repo_info
+"""
+
+EXAMPLES = r"""
+- name: Vendor over a newer upstream, holdback over both, nothing else (rpm)
+  fuel.lifecycle.repo_priorities:
+    repos:
+      - {type: rpm, name: vendor, class: vendor, uri: "http://mirror/rpm/vendor/",
+         gpgkey: "http://mirror/keys/RPM-GPG-KEY-vendor"}
+      - {type: rpm, name: upstream, class: upstream, uri: "http://mirror/rpm/upstream/"}
+      - {type: rpm, name: holdback, class: holdback, uri: "http://mirror/rpm/holdback/"}
+    exclusive: true
+    backup_dir: /etc/yum.repos.d.nailgun
+
+- name: Same set for APT, pins 1050/1200
+  fuel.lifecycle.repo_priorities:
+    repos:
+      - {type: deb, name: vendor, class: vendor, uri: "http://mirror/deb/vendor", suite: mos9.0,
+         section: main, signed_by: /etc/apt/keyrings/vendor.gpg}
+      - {name: holdback, class: holdback,
+         line: "deb [signed-by=/etc/apt/keyrings/vendor.gpg] http://mirror/deb/holdback mos9.0-holdback main"}
+      - {type: deb, name: os, class: upstream, uri: "http://deb.debian.org/debian", suite: bookworm,
+         section: [main], signed_by: /usr/share/keyrings/debian-archive-keyring.gpg}
+
+- name: Lower the priority of a repository another tool wrote
+  fuel.lifecycle.repo_priorities:
+    repos:
+      - {type: rpm, name: epel, uri: "https://mirror/epel/9/x86_64/", priority: 90}
+"""
+
+RETURN = r"""
+repos:
+  description: The set as applied, with the effective priority (credentials removed).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {type: rpm, name: vendor, uri: "http://mirror/rpm/vendor/", class: vendor, priority: 50,
+       enabled: true, gpgcheck: true}
+files:
+  description: Paths written (or that would be written in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/yum.repos.d/vendor.repo]
+removed:
+  description: Pin files this module wrote earlier and removed because the repository has no pin now.
+  returned: always
+  type: list
+  elements: str
+disabled:
+  description: Repositories (yum ids or APT lines) disabled because they are not in the set or are defined by it.
+  returned: always
+  type: list
+  elements: str
+  sample: [nailgun]
+skipped:
+  description: Entries of the other package manager, not applied here.
+  returned: always
+  type: list
+  elements: str
+backup_dir:
+  description: The copy of the repository directory made by this run, if any.
+  returned: when a copy was made (or would be, in check mode)
+  type: str
+  sample: /etc/yum.repos.d.nailgun
+"""
+
+import glob
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_files as rf
+from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_set as rs
+
+REPO_OPTIONS = {
+    "type": {"type": "str"},
+    "name": {"type": "str", "required": True},
+    "uri": {"type": "str"},
+    "suite": {"type": "str"},
+    "section": {"type": "raw"},
+    "line": {"type": "str"},
+    "priority": {"type": "raw"},
+    "class": {"type": "str", "default": "extra"},
+    "enabled": {"type": "bool", "default": True},
+    "description": {"type": "str"},
+    "gpgcheck": {"type": "bool", "default": True},
+    "gpgkey": {"type": "str"},
+    "sslverify": {"type": "bool"},
+    "proxy": {"type": "str"},
+    "username": {"type": "str"},
+    "password": {"type": "str", "no_log": True},
+    "signed_by": {"type": "path"},
+    "architectures": {"type": "list", "elements": "str"},
+    "trusted": {"type": "bool", "default": False},
+    "pin": {"type": "str"},
+    "format": {"type": "str", "choices": ["list", "deb822"], "default": "list"},
+}
+RPM_ONLY = ("description", "gpgcheck", "gpgkey", "sslverify", "proxy", "username", "password")
+DEB_ONLY = ("suite", "section", "line", "signed_by", "architectures", "trusted", "pin", "format")
+
+
+def _entry(params):
+    """Drop unset options and the defaults of the other kind's options."""
+    kind = params.get("type") or ("deb" if params.get("line") else None)
+    other = DEB_ONLY if kind == "rpm" else RPM_ONLY
+    entry = {}
+    for key, value in params.items():
+        if value is None or (key in other and value == REPO_OPTIONS[key].get("default")):
+            continue
+        entry[key] = value
+    return entry
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _write(module, path, text, secret):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    mode = 0o600 if secret else (os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644)
+    module.atomic_move(tmp, path)
+    os.chmod(path, mode)
+
+
+def _package_manager(module, entries):
+    wanted = module.params["package_manager"]
+    if wanted != "auto":
+        return wanted
+    kinds = {"rpm" if e["type"] == "rpm" else "apt" for e in entries}
+    if len(kinds) != 1:
+        module.fail_json(msg="package_manager: the set mixes rpm and deb entries (or is empty); say which to apply")
+    return kinds.pop()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "repos": {"type": "list", "elements": "dict", "required": True, "options": REPO_OPTIONS},
+            "exclusive": {"type": "bool", "default": False},
+            "backup_dir": {"type": "path"},
+            "package_manager": {"type": "str", "choices": ["auto", "rpm", "apt"], "default": "auto"},
+            "yum_priorities": {"type": "dict", "default": dict(rs.DEFAULT_YUM_PRIORITIES)},
+            "apt_pins": {"type": "dict", "default": dict(rs.DEFAULT_APT_PINS)},
+            "yum_repos_dir": {"type": "path", "default": rf.YUM_REPOS_DIR},
+            "apt_sources_dir": {"type": "path", "default": rf.APT_SOURCES_DIR},
+            "apt_sources_list": {"type": "path", "default": rf.APT_SOURCES_LIST},
+            "apt_preferences_dir": {"type": "path", "default": rf.APT_PREFERENCES_DIR},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        entries = rs.normalize([_entry(p) for p in params["repos"]], params["yum_priorities"], params["apt_pins"])
+    except rs.RepoSetError as exc:
+        module.fail_json(msg=str(exc))
+    manager = _package_manager(module, entries)
+    mine = [e for e in entries if (e["type"] == "rpm") == (manager == "rpm")]
+    skipped = [e["name"] for e in entries if e not in mine]
+
+    if manager == "rpm":
+        directory = params["yum_repos_dir"]
+        if not os.path.isdir(directory):
+            module.fail_json(msg="yum_repos_dir: %s is not a directory on this host" % directory)
+        files = {path: _read(path) for path in sorted(glob.glob(os.path.join(directory, "*.repo")))}
+        changes, disabled = rs.plan_yum(mine, files, directory, params["exclusive"])
+        dirs = [directory]
+    else:
+        for entry in mine:
+            if entry["signed_by"] and not os.path.isfile(entry["signed_by"]):
+                module.fail_json(msg="repos (%s): field 'signed_by': keyring %s does not exist on this host"
+                                 % (entry["name"], entry["signed_by"]))
+        sources_dir, prefs_dir = params["apt_sources_dir"], params["apt_preferences_dir"]
+        paths = [params["apt_sources_list"]] if os.path.isfile(params["apt_sources_list"]) else []
+        paths += sorted(glob.glob(os.path.join(sources_dir, "*.list")) + glob.glob(os.path.join(sources_dir, "*.sources")))
+        files = {path: _read(path) for path in paths}
+        prefs = {}
+        for entry in mine:
+            path = rs.pin_path(entry, prefs_dir)
+            if os.path.isfile(path):
+                prefs[path] = _read(path)
+        changes, disabled = rs.plan_apt(mine, files, prefs, sources_dir, prefs_dir, params["exclusive"])
+        dirs = [sources_dir, prefs_dir]
+
+    result = {"changed": bool(changes), "repos": rs.summary(mine), "skipped": skipped, "disabled": disabled,
+              "files": [c["path"] for c in changes if c["after"] is not None],
+              "removed": [c["path"] for c in changes if c["after"] is None]}
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = rs.diff_of(changes)
+    backup = params["backup_dir"]
+    if changes and manager == "rpm" and backup and not os.path.exists(backup):
+        result["backup_dir"] = backup
+    if module.check_mode or not changes:
+        module.exit_json(**result)
+
+    if result.get("backup_dir"):
+        shutil.copytree(params["yum_repos_dir"], backup, symlinks=True)
+    for directory in dirs:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o755)
+    for change in changes:
+        if change["after"] is None:
+            os.remove(change["path"])
+        else:
+            _write(module, change["path"], change["after"], change["secret"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
