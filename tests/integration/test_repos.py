@@ -1,0 +1,205 @@
+"""Repository sets with priorities: real dnf and APT against the lab's HTTP repositories."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+RPM_HOST = "master"
+APT_HOST = "ctrl-1"
+KEYRING = "/etc/apt/keyrings/fuel-lab.gpg"
+
+
+def play(host, tasks):
+    return [{"hosts": host, "gather_facts": False, "tasks": tasks}]
+
+
+def apply(name, repos, **options):
+    return {"name": name, "fuel.lifecycle.repo_priorities": dict(options, repos=repos), "register": "out"}
+
+
+def rpm_repo(lab, repo, **extra):
+    return dict({"type": "rpm", "name": repo, "uri": "%s/rpm/%s/" % (lab.mirror_url, repo),
+                 "gpgkey": "%s/keys/RPM-GPG-KEY-fuel-lab" % lab.mirror_url}, **extra)
+
+
+def deb_repo(lab, repo, suite, **extra):
+    return dict({"type": "deb", "name": repo, "uri": "%s/deb/%s" % (lab.mirror_url, repo), "suite": suite,
+                 "section": "main", "signed_by": KEYRING}, **extra)
+
+
+def tree_digest(lab, host, *dirs):
+    """Every file (path, mode, content) under the given directories of a node."""
+    digest = hashlib.sha256()
+    for directory in dirs:
+        top = os.path.join(lab.root(host), directory.lstrip("/"))
+        for base, subdirs, files in os.walk(top):
+            subdirs.sort()
+            for name in sorted(files):
+                path = os.path.join(base, name)
+                digest.update(("%s %o\n" % (os.path.relpath(path, top), os.stat(path).st_mode)).encode())
+                with open(path, "rb") as handle:
+                    digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def dnf_sync(lab):
+    """dnf picks the version the priorities allow (installs it for real) and reports it."""
+    lab.node_run(RPM_HOST, ["dnf", "-y", "-q", "--setopt=metadata_expire=0", "distro-sync", "libfuel-common"])
+    return lab.node_run(RPM_HOST, ["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", "libfuel-common"]).stdout
+
+
+def test_rpm_priorities_flip_dnf_choice(lab):
+    lab.reset(RPM_HOST)
+    lab.node_run(RPM_HOST, ["sh", "-c", "printf '[nailgun]\\nname=Local ISO repository\\n"
+                                        "baseurl=file:///var/www/nailgun/x86_64\\ngpgcheck=0\\n'"
+                                        " > /etc/yum.repos.d/nailgun.repo"])
+    nailgun_before = lab.read(RPM_HOST, "/etc/yum.repos.d/nailgun.repo")
+    vendor, upstream = rpm_repo(lab, "vendor", **{"class": "vendor"}), rpm_repo(lab, "upstream", **{"class": "upstream"})
+
+    # Same priority for both: dnf takes the newest version, upstream's.
+    equal = [dict(vendor, priority=99), dict(upstream, priority=99)]
+    run = lab.playbook(play(RPM_HOST, [apply("flat", equal, exclusive=True, backup_dir="/etc/yum.repos.d.nailgun")]))
+    assert run.rc == 0, run
+    result = run.task("flat", RPM_HOST)[0]["result"]
+    assert sorted(result["disabled"]) == ["fuel-lab-mu1", "fuel-lab-vendor", "nailgun"]
+    assert result["backup_dir"] == "/etc/yum.repos.d.nailgun"
+    nailgun = lab.read(RPM_HOST, "/etc/yum.repos.d/nailgun.repo")
+    assert "enabled=0" in nailgun and nailgun.replace("enabled=0\n", "") == nailgun_before
+    assert lab.read(RPM_HOST, "/etc/yum.repos.d.nailgun/nailgun.repo") == nailgun_before
+    assert dnf_sync(lab) == "1.3-1"
+
+    # Presets: vendor 50 beats the newer upstream 70. Check mode first: nothing changes, diff shown.
+    presets = [vendor, upstream]
+    before = tree_digest(lab, RPM_HOST, "/etc/yum.repos.d")
+    run = lab.playbook(play(RPM_HOST, [dict(apply("preview", presets), check_mode=True, diff=True)]))
+    assert run.rc == 0, run
+    preview = run.task("preview", RPM_HOST)[0]["result"]
+    assert preview["changed"] is True
+    assert tree_digest(lab, RPM_HOST, "/etc/yum.repos.d") == before
+    after_texts = "".join(d["after"] for d in preview["diff"])
+    assert "priority=50" in after_texts and "priority=70" in after_texts
+    run = lab.playbook(play(RPM_HOST, [apply("apply", presets), apply("again", presets)]))
+    assert run.rc == 0, run
+    assert run.task("apply", RPM_HOST)[0]["result"]["changed"] is True
+    assert run.task("again", RPM_HOST)[0]["result"]["changed"] is False
+    mode = os.stat(os.path.join(lab.root(RPM_HOST), "etc/yum.repos.d/vendor.repo")).st_mode & 0o777
+    assert mode == 0o644
+    assert dnf_sync(lab) == "1.2-0mos1"
+
+    # Holdback 30 beats both, and forces the older version.
+    run = lab.playbook(play(RPM_HOST, [apply("holdback", presets + [rpm_repo(lab, "holdback", **{"class": "holdback"})])]))
+    assert run.rc == 0, run
+    assert "priority=30" in lab.read(RPM_HOST, "/etc/yum.repos.d/holdback.repo")
+    assert dnf_sync(lab) == "1.1-0mos1"
+    # The nailgun repository stayed disabled and on disk throughout.
+    assert "enabled=0" in lab.read(RPM_HOST, "/etc/yum.repos.d/nailgun.repo")
+
+
+def test_rpm_edits_foreign_file_in_place_with_credentials(lab):
+    lab.reset(RPM_HOST)
+    mu1 = rpm_repo(lab, "fuel-lab-mu1", priority=20, username="mirror", password="s3cret-Pass")
+    run = lab.playbook(play(RPM_HOST, [dict(apply("edit", [mu1]), diff=True)]))
+    assert run.rc == 0, run
+    text = lab.read(RPM_HOST, "/etc/yum.repos.d/fuel-lab-mu1.repo")
+    assert text.startswith("[fuel-lab-mu1]\nname=Maintenance update 1\n") and "priority=20" in text
+    assert "password=s3cret-Pass" in text
+    assert os.stat(os.path.join(lab.root(RPM_HOST), "etc/yum.repos.d/fuel-lab-mu1.repo")).st_mode & 0o777 == 0o600
+    assert "s3cret-Pass" not in run.output
+    assert not os.path.exists(os.path.join(lab.root(RPM_HOST), "etc/yum.repos.d/fuel-lab-mu1.repo.repo"))
+    # dnf itself reads the edited section: priority and credentials.
+    seen = lab.node_run(RPM_HOST, ["python3", "-c", "import dnf; b = dnf.Base(); b.conf.substitutions['releasever'] = '12'; "
+                                   "b.read_all_repos(); "
+                                   "r = b.repos['fuel-lab-mu1']; print(r.priority, r.username, r.enabled)"]).stdout
+    assert seen.split() == ["20", "mirror", "True"]
+
+
+def apt_candidate(lab):
+    lab.node_run(APT_HOST, ["apt-get", "update", "-q"])
+    return lab.node_run(APT_HOST, ["apt-cache", "policy", "libfuel-common"]).stdout
+
+
+def candidate_of(policy):
+    return [line.split(":", 1)[1].strip() for line in policy.splitlines() if "Candidate:" in line][0]
+
+
+def test_apt_pins_flip_candidate(lab):
+    lab.reset(APT_HOST)
+    vendor = deb_repo(lab, "vendor", "mos9.0", **{"class": "vendor"})
+    mu1 = deb_repo(lab, "mu1", "mos9.0-mu1", **{"class": "vendor"})
+    upstream = deb_repo(lab, "upstream", "upstream", **{"class": "upstream"})
+    holdback = deb_repo(lab, "holdback", "mos9.0-holdback", **{"class": "holdback"})
+
+    run = lab.playbook(play(APT_HOST, [apply("nopins", [vendor, mu1, upstream], apt_pins={"vendor": None})]))
+    assert run.rc == 0, run
+    assert "deb/vendor" in "".join(run.task("nopins", APT_HOST)[0]["result"]["disabled"])
+    assert candidate_of(apt_candidate(lab)) == "1.3-1"
+
+    run = lab.playbook(play(APT_HOST, [apply("pins", [vendor, mu1, upstream]), apply("again", [vendor, mu1, upstream])]))
+    assert run.rc == 0, run
+    assert run.task("again", APT_HOST)[0]["result"]["changed"] is False
+    policy = apt_candidate(lab)
+    assert candidate_of(policy) == "1.2-0mos2", policy
+    assert " 1050 %s/deb/mu1 mos9.0-mu1/main" % lab.mirror_url in policy
+    assert " 500 %s/deb/upstream upstream/main" % lab.mirror_url in policy
+    # apt-get sees no duplicate source: the deployed fuel-lab.list line for vendor was commented out.
+    update = lab.node_run(APT_HOST, ["apt-get", "update"])
+    assert "configured multiple times" not in update.stderr
+
+    run = lab.playbook(play(APT_HOST, [apply("holdback", [vendor, mu1, upstream, holdback])]))
+    assert run.rc == 0, run
+    policy = apt_candidate(lab)
+    assert candidate_of(policy) == "1.1-0mos1", policy
+    assert " 1200 %s/deb/holdback mos9.0-holdback/main" % lab.mirror_url in policy
+    lab.node_run(APT_HOST, ["apt-get", "install", "-y", "-q", "--allow-downgrades", "libfuel-common"])
+    installed = lab.node_run(APT_HOST, ["dpkg-query", "-W", "-f", "${Version}", "libfuel-common"]).stdout
+    assert installed == "1.1-0mos1"
+
+
+MALFORMED = [
+    ("unknown type", [{"type": "yum", "name": "a", "uri": "http://h/"}], "field 'type'"),
+    ("malformed uri", [{"type": "rpm", "name": "a", "uri": "http//h/rpm"}], "field 'uri'"),
+    ("uri without host", [{"type": "rpm", "name": "a", "uri": "http:///rpm"}], "has no host"),
+    ("malformed deb line", [{"name": "a", "line": "deb http://h/deb"}], "field 'line'"),
+    ("duplicate names", [{"type": "rpm", "name": "a", "uri": "http://h/1"},
+                         {"type": "rpm", "name": "a", "uri": "http://h/2"}], "duplicate name"),
+    ("yum priority 0", [{"type": "rpm", "name": "a", "uri": "http://h/", "priority": 0}], "outside 1-99"),
+    ("yum priority 150", [{"type": "rpm", "name": "a", "uri": "http://h/", "priority": 150}], "outside 1-99"),
+    ("pin not an integer", [{"type": "deb", "name": "a", "uri": "http://h/", "suite": "s", "section": "main",
+                             "priority": "high"}], "is not an integer"),
+    ("rpm with suite", [{"type": "rpm", "name": "a", "uri": "http://h/", "suite": "mos9.0"}], "field 'suite'"),
+    ("missing keyring", [{"type": "deb", "name": "a", "uri": "http://h/", "suite": "s", "section": "main",
+                          "signed_by": "/etc/apt/keyrings/absent.gpg"}], "field 'signed_by'"),
+    ("unknown class", [{"type": "rpm", "name": "a", "uri": "http://h/", "class": "vendr"}], "field 'class'"),
+    ("deb without section", [{"type": "deb", "name": "a", "uri": "http://h/", "suite": "s"}], "field 'section'"),
+    ("bad apt file name", [{"type": "deb", "name": "my repo", "uri": "http://h/", "suite": "s",
+                            "section": "main"}], "field 'name'"),
+    ("ambiguous pins", [{"type": "deb", "name": "a", "uri": "http://h/a", "suite": "s", "section": "main",
+                         "class": "vendor"},
+                        {"type": "deb", "name": "b", "uri": "http://h/b", "suite": "s", "section": "main",
+                         "class": "holdback"}], "field 'pin'"),
+]
+
+
+@pytest.mark.parametrize("host", [RPM_HOST, APT_HOST])
+def test_malformed_sets_rejected_nothing_written(lab, host):
+    lab.reset(host)
+    dirs = ("/etc/yum.repos.d", "/etc/apt/sources.list.d", "/etc/apt/preferences.d")
+    # A valid entry first in every set: it would be written if validation came late.
+    good = rpm_repo(lab, "good") if host == RPM_HOST else deb_repo(lab, "good", "mos9.0")
+    manager = "rpm" if host == RPM_HOST else "apt"
+    # A keyring is looked for only on the hosts that use the deb entries.
+    cases = [case for case in MALFORMED if host == APT_HOST or case[0] != "missing keyring"]
+    tasks = [dict(apply(name, [good] + repos, exclusive=True, package_manager=manager), failed_when=False)
+             for name, repos, _ in cases]
+    before = tree_digest(lab, host, *dirs)
+    run = lab.playbook(play(host, tasks))
+    assert run.rc == 0, run
+    assert len(cases) >= 8
+    for name, _, expected in cases:
+        result = run.task(name, host)[0]["result"]
+        assert not result.get("changed"), (name, result)
+        assert expected in result.get("msg", ""), (name, result.get("msg"))
+    assert tree_digest(lab, host, *dirs) == before
