@@ -42,6 +42,47 @@ _DEB_SCHEMES = _NET_SCHEMES + ("file", "copy", "cdrom", "mirror", "mirror+http",
                                "tor+http", "tor+https")
 _TRUE = ("1", "yes", "true", "on")
 
+# Argument spec of one entry of the ``repos`` option (both modules).
+REPO_OPTIONS = {
+    "type": {"type": "str"},
+    "name": {"type": "str", "required": True},
+    "uri": {"type": "str"},
+    "suite": {"type": "str"},
+    "section": {"type": "raw"},
+    "line": {"type": "str"},
+    "priority": {"type": "raw"},
+    "class": {"type": "str", "default": "extra"},
+    "enabled": {"type": "bool", "default": True},
+    "description": {"type": "str"},
+    "gpgcheck": {"type": "bool", "default": True},
+    "gpgkey": {"type": "str"},
+    "sslverify": {"type": "bool"},
+    "proxy": {"type": "str"},
+    "username": {"type": "str"},
+    "password": {"type": "str", "no_log": True},
+    "signed_by": {"type": "path"},
+    "architectures": {"type": "list", "elements": "str"},
+    "trusted": {"type": "bool", "default": False},
+    "pin": {"type": "str"},
+    "format": {"type": "str", "choices": ["list", "deb822"], "default": "list"},
+}
+
+
+RPM_ONLY = ("description", "gpgcheck", "gpgkey", "sslverify", "proxy", "username", "password")
+DEB_ONLY = ("suite", "section", "line", "signed_by", "architectures", "trusted", "pin", "format")
+
+
+def entry_from_params(params):
+    """Drop unset options and the defaults of the other kind's options."""
+    kind = params.get("type") or ("deb" if params.get("line") else None)
+    other = DEB_ONLY if kind == "rpm" else RPM_ONLY
+    entry = {}
+    for key, value in params.items():
+        if value is None or (key in other and value == REPO_OPTIONS[key].get("default")):
+            continue
+        entry[key] = value
+    return entry
+
 
 class RepoSetError(ValueError):
     """Invalid input: the message names the entry and the field."""

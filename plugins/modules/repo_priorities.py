@@ -30,91 +30,6 @@ description:
 author:
   - fuel.lifecycle maintainers (@fuel-lifecycle)
 options:
-  repos:
-    description: The repository set.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      type:
-        description:
-          - V(rpm) for yum/dnf, V(deb) or V(deb-src) for APT. May be omitted when O(repos[].line) is given.
-        type: str
-      name:
-        description:
-          - Repository id (rpm) or file name without extension (deb). Unique per type.
-        type: str
-        required: true
-      uri:
-        description: Base URL (C(baseurl) for rpm).
-        type: str
-      suite:
-        description: APT suite (distribution); deb only.
-        type: str
-      section:
-        description: APT components, a list or a space-separated string; deb only.
-        type: raw
-      line:
-        description: A one-line APT source C(deb [options] URI SUITE COMPONENT...) instead of O(repos[].uri)/O(repos[].suite)/O(repos[].section).
-        type: str
-      priority:
-        description:
-          - yum/dnf priority (1-99, lower wins) or APT pin priority (integer).
-          - When unset the preset of O(repos[].class) applies (O(yum_priorities), O(apt_pins)).
-        type: raw
-      class:
-        description:
-          - Repository class whose preset priority applies when O(repos[].priority) is unset.
-          - One of V(upstream), V(extra), V(vendor), V(holdback), V(developer).
-        type: str
-        default: extra
-      enabled:
-        description: Whether the repository is enabled.
-        type: bool
-        default: true
-      description:
-        description: Human-readable C(name=) of a yum repository (defaults to the id).
-        type: str
-      gpgcheck:
-        description: Check package signatures (rpm).
-        type: bool
-        default: true
-      gpgkey:
-        description: URL(s) of the signing key (rpm), space-separated.
-        type: str
-      sslverify:
-        description: Verify the server's TLS certificate (rpm); unset leaves dnf's default.
-        type: bool
-      proxy:
-        description: Proxy URL for this repository (rpm), or V(_none_).
-        type: str
-      username:
-        description: HTTP user (rpm); the file becomes mode 0600.
-        type: str
-      password:
-        description: HTTP password (rpm); never shown in output or diff.
-        type: str
-      signed_by:
-        description: Keyring that signs the repository (deb); must exist on the host.
-        type: path
-      architectures:
-        description: Restrict APT to these architectures (deb).
-        type: list
-        elements: str
-      trusted:
-        description: Accept the repository unsigned (deb). Avoid.
-        type: bool
-        default: false
-      pin:
-        description:
-          - APT pin expression for the pin file (deb); default C(release a=<suite>).
-          - Needed when two repositories share a suite name, e.g. C(release o=Vendor,a=stable).
-        type: str
-      format:
-        description: APT source file format (deb).
-        type: str
-        choices: [list, deb822]
-        default: list
   exclusive:
     description: Disable (never delete) every repository of the host that is not in the set.
     type: bool
@@ -157,6 +72,7 @@ options:
     type: path
     default: /etc/apt/preferences.d
 extends_documentation_fragment:
+  - fuel.lifecycle._repo_set
   - fuel.lifecycle._attributes
   - fuel.lifecycle._attributes.PLATFORM
 attributes:
@@ -247,45 +163,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_files as rf
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_set as rs
 
-REPO_OPTIONS = {
-    "type": {"type": "str"},
-    "name": {"type": "str", "required": True},
-    "uri": {"type": "str"},
-    "suite": {"type": "str"},
-    "section": {"type": "raw"},
-    "line": {"type": "str"},
-    "priority": {"type": "raw"},
-    "class": {"type": "str", "default": "extra"},
-    "enabled": {"type": "bool", "default": True},
-    "description": {"type": "str"},
-    "gpgcheck": {"type": "bool", "default": True},
-    "gpgkey": {"type": "str"},
-    "sslverify": {"type": "bool"},
-    "proxy": {"type": "str"},
-    "username": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "signed_by": {"type": "path"},
-    "architectures": {"type": "list", "elements": "str"},
-    "trusted": {"type": "bool", "default": False},
-    "pin": {"type": "str"},
-    "format": {"type": "str", "choices": ["list", "deb822"], "default": "list"},
-}
-RPM_ONLY = ("description", "gpgcheck", "gpgkey", "sslverify", "proxy", "username", "password")
-DEB_ONLY = ("suite", "section", "line", "signed_by", "architectures", "trusted", "pin", "format")
-
-
-def _entry(params):
-    """Drop unset options and the defaults of the other kind's options."""
-    kind = params.get("type") or ("deb" if params.get("line") else None)
-    other = DEB_ONLY if kind == "rpm" else RPM_ONLY
-    entry = {}
-    for key, value in params.items():
-        if value is None or (key in other and value == REPO_OPTIONS[key].get("default")):
-            continue
-        entry[key] = value
-    return entry
-
-
 def _read(path):
     with open(path, encoding="utf-8") as handle:
         return handle.read()
@@ -314,7 +191,7 @@ def _package_manager(module, entries):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "repos": {"type": "list", "elements": "dict", "required": True, "options": REPO_OPTIONS},
+            "repos": {"type": "list", "elements": "dict", "required": True, "options": rs.REPO_OPTIONS},
             "exclusive": {"type": "bool", "default": False},
             "backup_dir": {"type": "path"},
             "package_manager": {"type": "str", "choices": ["auto", "rpm", "apt"], "default": "auto"},
@@ -329,7 +206,7 @@ def main():
     )
     params = module.params
     try:
-        entries = rs.normalize([_entry(p) for p in params["repos"]], params["yum_priorities"], params["apt_pins"])
+        entries = rs.normalize([rs.entry_from_params(p) for p in params["repos"]], params["yum_priorities"], params["apt_pins"])
     except rs.RepoSetError as exc:
         module.fail_json(msg=str(exc))
     manager = _package_manager(module, entries)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 
 import pytest
 
@@ -203,3 +204,50 @@ def test_malformed_sets_rejected_nothing_written(lab, host):
         assert not result.get("changed"), (name, result)
         assert expected in result.get("msg", ""), (name, result.get("msg"))
     assert tree_digest(lab, host, *dirs) == before
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def check_task(name, repos, packages, **options):
+    return {"name": name, "fuel.lifecycle.repo_check": dict(options, repos=repos, packages=packages)}
+
+
+def test_repo_check_names_unreachable_repo_and_missing_package(lab):
+    dead = "http://127.0.0.1:%d" % closed_port()
+    rpm_set = [rpm_repo(lab, "vendor"), rpm_repo(lab, "upstream"), rpm_repo(lab, "holdback"),
+               dict(rpm_repo(lab, "dead"), uri=dead + "/rpm/")]
+    deb_set = [deb_repo(lab, "vendor", "mos9.0"), deb_repo(lab, "holdback", "mos9.0-holdback"),
+               deb_repo(lab, "upstream", "upstream"),
+               dict(deb_repo(lab, "vendor", "mos9.0", section="universe"), name="wrong-section"),
+               dict(deb_repo(lab, "dead", "mos9.0"), uri=dead + "/deb")]
+    wanted = ["fuel-agent", "libfuel-common >= 1.3", "libfuel-common << 1.2", "fuel-nonexistent"]
+    run = lab.playbook([
+        {"hosts": RPM_HOST, "gather_facts": False, "tasks": [check_task("rpm check", rpm_set, wanted, timeout=3)]},
+        {"hosts": APT_HOST, "gather_facts": False, "tasks": [
+            check_task("deb check", deb_set, wanted, timeout=3),
+            dict(check_task("strict", deb_set[:1], ["fuel-nonexistent"], fail_on_problem=True), failed_when=False),
+        ]},
+    ])
+    assert run.rc == 0, run
+    for task, host in (("rpm check", RPM_HOST), ("deb check", APT_HOST)):
+        result = run.task(task, host)[0]["result"]
+        assert result["changed"] is False
+        assert result["unreachable_repos"] == ["dead"], result
+        assert result["missing_packages"] == ["fuel-nonexistent"], result
+        by_name = {r["name"]: r for r in result["repos"]}
+        assert by_name["vendor"]["reachable"] and by_name["vendor"]["signature"] == "valid", by_name["vendor"]
+        assert "Connection refused" in " ".join(by_name["dead"]["problems"]), by_name["dead"]
+        found = {p["requirement"]: p for p in result["packages"]}
+        assert [f["version"] for f in found["libfuel-common << 1.2"]["found"]] == ["1.1-0mos1"]
+    deb = run.task("deb check", APT_HOST)[0]["result"]
+    assert deb["invalid_repos"] == ["wrong-section"]
+    assert "section universe" in " ".join({r["name"]: r for r in deb["repos"]}["wrong-section"]["problems"])
+    rpm = run.task("rpm check", RPM_HOST)[0]["result"]
+    assert [f["repo"] for f in {p["requirement"]: p for p in rpm["packages"]}["libfuel-common >= 1.3"]["found"]] \
+        == ["upstream"]
+    strict = run.task("strict", APT_HOST)[0]["result"]
+    assert strict["failed_when_result"] is False and "missing packages: fuel-nonexistent" in strict["msg"]
