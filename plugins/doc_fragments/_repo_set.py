@@ -40,7 +40,7 @@ options:
       priority:
         description:
           - yum/dnf priority (1-99, lower wins) or APT pin priority (integer).
-          - When unset the preset of O(repos[].class) applies (O(yum_priorities), O(apt_pins)).
+          - When unset the preset of O(repos[].class) applies.
         type: raw
       class:
         description:

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 _REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 _COMMON_NS = "{http://linux.duke.edu/metadata/common}"
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+._:-]*)\s*(?:(<<|>>|<=|>=|==|=|<|>)\s*(\S+))?\s*$")
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+._:-]*)\s*(?:(<<|>>|<=|>=|==|=|<|>)\s*([A-Za-z0-9.+~:^_-]+))?\s*$")
 
 
 def join(base, *parts):

@@ -55,7 +55,7 @@ REPO_OPTIONS = {
     "enabled": {"type": "bool", "default": True},
     "description": {"type": "str"},
     "gpgcheck": {"type": "bool", "default": True},
-    "gpgkey": {"type": "str"},
+    "gpgkey": {"type": "str", "no_log": False},
     "sslverify": {"type": "bool"},
     "proxy": {"type": "str"},
     "username": {"type": "str"},
@@ -366,9 +366,8 @@ def _set_key(lines, start, end, key, value):
 def _yum_values(entry, new=True):
     """Keys of a section; an existing section keeps its own name= unless a description is given."""
     values = [("name", entry.get("description") or entry["name"])] if new or entry.get("description") else []
-    values += [("baseurl", entry["uri"]),
-              ("enabled", int(entry["enabled"])), ("priority", entry["priority"]),
-              ("gpgcheck", int(entry["gpgcheck"]))]
+    values += [("baseurl", entry["uri"]), ("enabled", int(entry["enabled"])), ("priority", entry["priority"]),
+               ("gpgcheck", int(entry["gpgcheck"]))]
     for key in ("gpgkey", "proxy", "username", "password"):
         if key in entry:
             values.append((key, entry[key]))

@@ -22,8 +22,8 @@ description:
     install the repository's version even when that is a downgrade. A source line of
     another file that names the same URI and suite is commented out (never deleted),
     so APT never sees a repository twice."
-  - With O(exclusive=true) every other repository is disabled (yum C(enabled=0),
-    APT lines commented out, deb822 stanzas C(Enabled: no)); files are never deleted.
+  - "With O(exclusive=true) every other repository is disabled (yum C(enabled=0),
+    APT lines commented out, deb822 stanzas C(Enabled: no)); files are never deleted."
   - The whole set is validated before anything on the host changes; an error names
     the entry and the field.
   - Files are written atomically, mode 0644, or 0600 when they hold credentials.
@@ -162,6 +162,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_files as rf
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_set as rs
+
 
 def _read(path):
     with open(path, encoding="utf-8") as handle:

@@ -194,12 +194,12 @@ def test_malformed_sets_rejected_nothing_written(lab, host):
     # A keyring is looked for only on the hosts that use the deb entries.
     cases = [case for case in MALFORMED if host == APT_HOST or case[0] != "missing keyring"]
     tasks = [dict(apply(name, [good] + repos, exclusive=True, package_manager=manager), failed_when=False)
-             for name, repos, _ in cases]
+             for name, repos, _expected in cases]
     before = tree_digest(lab, host, *dirs)
     run = lab.playbook(play(host, tasks))
     assert run.rc == 0, run
     assert len(cases) >= 8
-    for name, _, expected in cases:
+    for name, _repos, expected in cases:
         result = run.task(name, host)[0]["result"]
         assert not result.get("changed"), (name, result)
         assert expected in result.get("msg", ""), (name, result.get("msg"))
