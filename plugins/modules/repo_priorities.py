@@ -142,8 +142,8 @@ disabled:
   type: list
   elements: str
   sample: [nailgun]
-skipped:
-  description: Entries of the other package manager, not applied here.
+other_entries:
+  description: Names of the entries for the other package manager, not applied on this host.
   returned: always
   type: list
   elements: str
@@ -212,7 +212,7 @@ def main():
         module.fail_json(msg=str(exc))
     manager = _package_manager(module, entries)
     mine = [e for e in entries if (e["type"] == "rpm") == (manager == "rpm")]
-    skipped = [e["name"] for e in entries if e not in mine]
+    other = [e["name"] for e in entries if e not in mine]
 
     if manager == "rpm":
         directory = params["yum_repos_dir"]
@@ -238,7 +238,7 @@ def main():
         changes, disabled = rs.plan_apt(mine, files, prefs, sources_dir, prefs_dir, params["exclusive"])
         dirs = [sources_dir, prefs_dir]
 
-    result = {"changed": bool(changes), "repos": rs.summary(mine), "skipped": skipped, "disabled": disabled,
+    result = {"changed": bool(changes), "repos": rs.summary(mine), "other_entries": other, "disabled": disabled,
               "files": [c["path"] for c in changes if c["after"] is not None],
               "removed": [c["path"] for c in changes if c["after"] is None]}
     if module._diff:  # pylint: disable=protected-access

@@ -251,3 +251,45 @@ def test_repo_check_names_unreachable_repo_and_missing_package(lab):
         == ["upstream"]
     strict = run.task("strict", APT_HOST)[0]["result"]
     assert strict["failed_when_result"] is False and "missing packages: fuel-nonexistent" in strict["msg"]
+
+
+def test_repos_role_playbook_mixed_set_two_hosts(lab):
+    lab.reset(RPM_HOST, APT_HOST)
+    hosts = "%s,%s" % (RPM_HOST, APT_HOST)
+    variables = {
+        "fuel_repos_hosts": hosts,
+        "repos_list": [dict(rpm_repo(lab, "vendor", **{"class": "vendor"}), name="fuel-lab-vendor"),
+                       rpm_repo(lab, "upstream", **{"class": "upstream"}),
+                       deb_repo(lab, "vendor", "mos9.0", **{"class": "vendor"}),
+                       deb_repo(lab, "upstream", "upstream", **{"class": "upstream"})],
+        "repos_holdback": [rpm_repo(lab, "holdback"), deb_repo(lab, "holdback", "mos9.0-holdback")],
+        "repos_exclusive": True,
+        "repos_backup_dir": "/etc/yum.repos.d.nailgun",
+        "repos_check_packages": ["libfuel-common >= 1.1", "fuel-agent"],
+    }
+    run = lab.playbook("playbooks/repos.yml", extra_vars=variables)
+    assert run.rc == 0, run
+    assert run.changed_hosts() == [APT_HOST, RPM_HOST]
+    vendor = lab.read(RPM_HOST, "/etc/yum.repos.d/fuel-lab-vendor.repo")
+    assert "name=Vendor packages" in vendor and "priority=50" in vendor
+    assert "priority=30" in lab.read(RPM_HOST, "/etc/yum.repos.d/holdback.repo")
+    assert "enabled=0" in lab.read(RPM_HOST, "/etc/yum.repos.d/fuel-lab-mu1.repo")
+    assert os.path.isfile(os.path.join(lab.root(RPM_HOST), "etc/yum.repos.d.nailgun/fuel-lab-mu1.repo"))
+    # The role refreshed the APT lists itself: the pins are in force without a manual update.
+    policy = lab.node_run(APT_HOST, ["apt-cache", "policy", "libfuel-common"]).stdout
+    assert candidate_of(policy) == "1.1-0mos1", policy
+    assert not os.path.exists(os.path.join(lab.root(APT_HOST), "etc/yum.repos.d/holdback.repo"))
+    assert dnf_sync(lab) == "1.1-0mos1"
+
+    again = lab.playbook("playbooks/repos.yml", extra_vars=variables)
+    assert again.rc == 0, again
+    assert again.changed_hosts() == []
+
+    # A set naming a package no repository has stops before anything changes.
+    before = tree_digest(lab, APT_HOST, "/etc/apt/sources.list.d", "/etc/apt/preferences.d")
+    broken = dict(variables, repos_check_packages=["fuel-missing"], repos_exclusive=False,
+                  repos_list=variables["repos_list"][2:3])
+    failed = lab.playbook("playbooks/repos.yml", extra_vars=broken, limit=APT_HOST)
+    assert failed.rc != 0
+    assert "missing packages: fuel-missing" in failed.task("Repos | Check", APT_HOST)[0]["result"]["msg"]
+    assert tree_digest(lab, APT_HOST, "/etc/apt/sources.list.d", "/etc/apt/preferences.d") == before
