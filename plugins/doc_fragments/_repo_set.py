@@ -26,7 +26,10 @@ options:
         type: str
         required: true
       uri:
-        description: Base URL (C(baseurl) for rpm).
+        description:
+          - Base URL (C(baseurl) for rpm).
+          - An rpm entry without it edits the repository of that id that already exists on the
+            host (only the keys the entry sets), and is an error when there is none.
         type: str
       suite:
         description: APT suite (distribution); deb only.

@@ -225,14 +225,15 @@ def _normalize_rpm(index, entry, yum):
     for field in ("suite", "section"):
         if entry.get(field) not in (None, "", []):
             _fail(index, entry, field, "rpm repositories have no %s (only deb ones do)" % field)
-    problem = check_uri(entry.get("uri"), _RPM_SCHEMES)
+    # No URI: the entry edits a repository of that id that already exists on the host.
+    problem = None if entry.get("uri") is None else check_uri(entry.get("uri"), _RPM_SCHEMES)
     if problem:
         _fail(index, entry, "uri", problem)
     priority = entry.get("priority")
     priority = yum[cls] if priority in (None, "") else _as_int(priority, index, entry, "priority")
     if not 1 <= priority <= 99:
         _fail(index, entry, "priority", "%d is outside 1-99 (yum/dnf, the lower value wins)" % priority)
-    norm = {"type": "rpm", "name": name, "uri": entry["uri"], "class": cls, "priority": priority,
+    norm = {"type": "rpm", "name": name, "uri": entry.get("uri"), "class": cls, "priority": priority,
             "enabled": enabled, "gpgcheck": _as_bool(entry.get("gpgcheck", True), index, entry, "gpgcheck")}
     for field in ("description", "gpgkey", "proxy", "username", "password"):
         value = entry.get(field)
@@ -366,8 +367,8 @@ def _set_key(lines, start, end, key, value):
 def _yum_values(entry, new=True):
     """Keys of a section; an existing section keeps its own name= unless a description is given."""
     values = [("name", entry.get("description") or entry["name"])] if new or entry.get("description") else []
-    values += [("baseurl", entry["uri"]), ("enabled", int(entry["enabled"])), ("priority", entry["priority"]),
-               ("gpgcheck", int(entry["gpgcheck"]))]
+    values += [("baseurl", entry["uri"])] if entry["uri"] else []
+    values += [("enabled", int(entry["enabled"])), ("priority", entry["priority"]), ("gpgcheck", int(entry["gpgcheck"]))]
     for key in ("gpgkey", "proxy", "username", "password"):
         if key in entry:
             values.append((key, entry[key]))
@@ -418,6 +419,9 @@ def plan_yum(entries, files, repos_dir, exclusive=False):
     for entry in entries:
         if entry["name"] in placed:
             continue
+        if not entry["uri"]:
+            raise RepoSetError("repos (%s): field 'uri': required, no repository %s exists in %s to edit"
+                               % (entry["name"], entry["name"], repos_dir))
         path = os.path.join(repos_dir, entry["name"] + ".repo")
         current = texts.get(path, "")
         if current and not current.endswith("\n"):

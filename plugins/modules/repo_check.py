@@ -317,15 +317,22 @@ def main():
         arch = module.run_command([dpkg, "--print-architecture"])[1].strip() if dpkg else ""
         arch = arch or "amd64"
 
+    known = rf.yum_baseurls() if any(e["type"] == "rpm" and not e["uri"] for e in entries) else {}
+    for entry in entries:
+        if entry["type"] == "rpm" and not entry["uri"]:
+            entry["uri"] = known.get(entry["name"])
     fetch = Fetcher(module)
     results, indexes = [], {}
     with tempfile.TemporaryDirectory(prefix="repo_check.") as tmp:
         for entry in entries:
-            if entry["type"] == "rpm":
+            if not entry["uri"]:
+                result, index = {"reachable": False, "problems": [
+                    "no uri given and no repository %s on this host" % entry["name"]]}, {}
+            elif entry["type"] == "rpm":
                 result, index = check_rpm(module, fetch, entry, tmp)
             else:
                 result, index = check_deb(module, fetch, entry, tmp, arch)
-            result = dict({"name": entry["name"], "type": entry["type"], "uri": rf.redact_url(entry["uri"]),
+            result = dict({"name": entry["name"], "type": entry["type"], "uri": rf.redact_url(entry["uri"] or ""),
                            "signature": "not_checked"}, **result)
             result["packages"] = sum(len(v) for v in index.values())
             results.append(result)

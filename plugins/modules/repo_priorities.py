@@ -110,10 +110,11 @@ EXAMPLES = r"""
       - {type: deb, name: os, class: upstream, uri: "http://deb.debian.org/debian", suite: bookworm,
          section: [main], signed_by: /usr/share/keyrings/debian-archive-keyring.gpg}
 
-- name: Lower the priority of a repository another tool wrote
+- name: Lower the priority of a repository another tool wrote, disable another (no URI - edit in place)
   fuel.lifecycle.repo_priorities:
     repos:
-      - {type: rpm, name: epel, uri: "https://mirror/epel/9/x86_64/", priority: 90}
+      - {type: rpm, name: epel, priority: 90}
+      - {type: rpm, name: nailgun, enabled: false, gpgcheck: false}
 """
 
 RETURN = r"""
@@ -219,7 +220,10 @@ def main():
         if not os.path.isdir(directory):
             module.fail_json(msg="yum_repos_dir: %s is not a directory on this host" % directory)
         files = {path: _read(path) for path in sorted(glob.glob(os.path.join(directory, "*.repo")))}
-        changes, disabled = rs.plan_yum(mine, files, directory, params["exclusive"])
+        try:
+            changes, disabled = rs.plan_yum(mine, files, directory, params["exclusive"])
+        except rs.RepoSetError as exc:
+            module.fail_json(msg=str(exc))
         dirs = [directory]
     else:
         for entry in mine:

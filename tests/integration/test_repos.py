@@ -40,7 +40,10 @@ def tree_digest(lab, host, *dirs):
             subdirs.sort()
             for name in sorted(files):
                 path = os.path.join(base, name)
-                digest.update(("%s %o\n" % (os.path.relpath(path, top), os.stat(path).st_mode)).encode())
+                digest.update(("%s %o\n" % (os.path.relpath(path, top), os.lstat(path).st_mode)).encode())
+                if os.path.islink(path):
+                    digest.update(os.readlink(path).encode())
+                    continue
                 with open(path, "rb") as handle:
                     digest.update(handle.read())
     return digest.hexdigest()
@@ -60,9 +63,19 @@ def test_rpm_priorities_flip_dnf_choice(lab):
     nailgun_before = lab.read(RPM_HOST, "/etc/yum.repos.d/nailgun.repo")
     vendor, upstream = rpm_repo(lab, "vendor", **{"class": "vendor"}), rpm_repo(lab, "upstream", **{"class": "upstream"})
 
-    # Same priority for both: dnf takes the newest version, upstream's.
+    # Same priority for both: dnf takes the newest version, upstream's. Exclusive: the rest is disabled.
     equal = [dict(vendor, priority=99), dict(upstream, priority=99)]
-    run = lab.playbook(play(RPM_HOST, [apply("flat", equal, exclusive=True, backup_dir="/etc/yum.repos.d.nailgun")]))
+    options = {"exclusive": True, "backup_dir": "/etc/yum.repos.d.nailgun"}
+    before = tree_digest(lab, RPM_HOST, "/etc/yum.repos.d")
+    run = lab.playbook(play(RPM_HOST, [dict(apply("dry", equal, **options), check_mode=True, diff=True)]))
+    assert run.rc == 0, run
+    dry = run.task("dry", RPM_HOST)[0]["result"]
+    assert dry["changed"] is True and sorted(dry["disabled"]) == ["fuel-lab-mu1", "fuel-lab-vendor", "nailgun"]
+    nailgun_diff = [d for d in dry["diff"] if d["after_header"].endswith("/nailgun.repo")][0]
+    assert nailgun_diff["before"] == nailgun_before and nailgun_diff["after"] == nailgun_before + "enabled=0\n"
+    assert tree_digest(lab, RPM_HOST, "/etc/yum.repos.d") == before  # check mode: not a byte changed
+    assert not os.path.exists(os.path.join(lab.root(RPM_HOST), "etc/yum.repos.d.nailgun"))  # and no copy made
+    run = lab.playbook(play(RPM_HOST, [apply("flat", equal, **options)]))
     assert run.rc == 0, run
     result = run.task("flat", RPM_HOST)[0]["result"]
     assert sorted(result["disabled"]) == ["fuel-lab-mu1", "fuel-lab-vendor", "nailgun"]
@@ -75,14 +88,14 @@ def test_rpm_priorities_flip_dnf_choice(lab):
     # Presets: vendor 50 beats the newer upstream 70. Check mode first: nothing changes, diff shown.
     presets = [vendor, upstream]
     before = tree_digest(lab, RPM_HOST, "/etc/yum.repos.d")
-    run = lab.playbook(play(RPM_HOST, [dict(apply("preview", presets), check_mode=True, diff=True)]))
+    run = lab.playbook(play(RPM_HOST, [dict(apply("preview", presets, **options), check_mode=True, diff=True)]))
     assert run.rc == 0, run
     preview = run.task("preview", RPM_HOST)[0]["result"]
     assert preview["changed"] is True
     assert tree_digest(lab, RPM_HOST, "/etc/yum.repos.d") == before
     after_texts = "".join(d["after"] for d in preview["diff"])
     assert "priority=50" in after_texts and "priority=70" in after_texts
-    run = lab.playbook(play(RPM_HOST, [apply("apply", presets), apply("again", presets)]))
+    run = lab.playbook(play(RPM_HOST, [apply("apply", presets, **options), apply("again", presets, **options)]))
     assert run.rc == 0, run
     assert run.task("apply", RPM_HOST)[0]["result"]["changed"] is True
     assert run.task("again", RPM_HOST)[0]["result"]["changed"] is False
@@ -101,11 +114,13 @@ def test_rpm_priorities_flip_dnf_choice(lab):
 
 def test_rpm_edits_foreign_file_in_place_with_credentials(lab):
     lab.reset(RPM_HOST)
-    mu1 = rpm_repo(lab, "fuel-lab-mu1", priority=20, username="mirror", password="s3cret-Pass")
+    # No URI: the entry edits the deployed repository in place, whatever its URL.
+    mu1 = {"type": "rpm", "name": "fuel-lab-mu1", "priority": 20, "username": "mirror", "password": "s3cret-Pass"}
     run = lab.playbook(play(RPM_HOST, [dict(apply("edit", [mu1]), diff=True)]))
     assert run.rc == 0, run
     text = lab.read(RPM_HOST, "/etc/yum.repos.d/fuel-lab-mu1.repo")
-    assert text.startswith("[fuel-lab-mu1]\nname=Maintenance update 1\n") and "priority=20" in text
+    assert text.startswith("[fuel-lab-mu1]\nname=Maintenance update 1\nbaseurl=%s/rpm/mu1/\n" % lab.mirror_url)
+    assert "priority=20" in text
     assert "password=s3cret-Pass" in text
     assert os.stat(os.path.join(lab.root(RPM_HOST), "etc/yum.repos.d/fuel-lab-mu1.repo")).st_mode & 0o777 == 0o600
     assert "s3cret-Pass" not in run.output
@@ -130,7 +145,7 @@ def test_apt_pins_flip_candidate(lab):
     lab.reset(APT_HOST)
     vendor = deb_repo(lab, "vendor", "mos9.0", **{"class": "vendor"})
     mu1 = deb_repo(lab, "mu1", "mos9.0-mu1", **{"class": "vendor"})
-    upstream = deb_repo(lab, "upstream", "upstream", **{"class": "upstream"})
+    upstream = deb_repo(lab, "upstream", "upstream", format="deb822", **{"class": "upstream"})
     holdback = deb_repo(lab, "holdback", "mos9.0-holdback", **{"class": "holdback"})
 
     run = lab.playbook(play(APT_HOST, [apply("nopins", [vendor, mu1, upstream], apt_pins={"vendor": None})]))
@@ -147,7 +162,8 @@ def test_apt_pins_flip_candidate(lab):
     assert " 500 %s/deb/upstream upstream/main" % lab.mirror_url in policy
     # apt-get sees no duplicate source: the deployed fuel-lab.list line for vendor was commented out.
     update = lab.node_run(APT_HOST, ["apt-get", "update"])
-    assert "configured multiple times" not in update.stderr
+    assert "configured multiple times" not in update.stderr and "W:" not in update.stderr, update.stderr
+    assert lab.read(APT_HOST, "/etc/apt/sources.list.d/upstream.sources").count("Types: deb\n") == 1
 
     run = lab.playbook(play(APT_HOST, [apply("holdback", [vendor, mu1, upstream, holdback])]))
     assert run.rc == 0, run
@@ -177,6 +193,7 @@ MALFORMED = [
     ("deb without section", [{"type": "deb", "name": "a", "uri": "http://h/", "suite": "s"}], "field 'section'"),
     ("bad apt file name", [{"type": "deb", "name": "my repo", "uri": "http://h/", "suite": "s",
                             "section": "main"}], "field 'name'"),
+    ("edit of an absent repo", [{"type": "rpm", "name": "absent", "priority": 20}], "no repository absent"),
     ("ambiguous pins", [{"type": "deb", "name": "a", "uri": "http://h/a", "suite": "s", "section": "main",
                          "class": "vendor"},
                         {"type": "deb", "name": "b", "uri": "http://h/b", "suite": "s", "section": "main",
@@ -191,8 +208,9 @@ def test_malformed_sets_rejected_nothing_written(lab, host):
     # A valid entry first in every set: it would be written if validation came late.
     good = rpm_repo(lab, "good") if host == RPM_HOST else deb_repo(lab, "good", "mos9.0")
     manager = "rpm" if host == RPM_HOST else "apt"
-    # A keyring is looked for only on the hosts that use the deb entries.
-    cases = [case for case in MALFORMED if host == APT_HOST or case[0] != "missing keyring"]
+    # Keyrings are looked for only where deb entries apply, existing repo ids only where rpm ones do.
+    host_only = {"missing keyring": APT_HOST, "edit of an absent repo": RPM_HOST}
+    cases = [case for case in MALFORMED if host_only.get(case[0], host) == host]
     tasks = [dict(apply(name, [good] + repos, exclusive=True, package_manager=manager), failed_when=False)
              for name, repos, _expected in cases]
     before = tree_digest(lab, host, *dirs)

@@ -215,3 +215,13 @@ def test_entry_from_params_drops_other_kind_defaults():
     params.update(type="rpm", name="a", uri=URL)
     assert rs.entry_from_params(params) == {"type": "rpm", "name": "a", "uri": URL, "class": "extra",
                                             "enabled": True, "gpgcheck": True}
+
+
+def test_rpm_entry_without_uri_edits_existing_repo_only():
+    entries = rs.normalize([{"type": "rpm", "name": "base", "enabled": False, "priority": 90}])
+    files = {"/r/os.repo": FOREIGN}
+    changes, _disabled = rs.plan_yum(entries, files, "/r")
+    after = apply_changes(files, changes)["/r/os.repo"]
+    assert "[base]\nname=Base OS\nbaseurl=http://os/base/\nenabled=0\npriority=90\ngpgcheck=1\n" in after
+    with pytest.raises(rs.RepoSetError, match=r"repos \(absent\): field 'uri': required, no repository absent"):
+        rs.plan_yum(rs.normalize([{"type": "rpm", "name": "absent"}]), files, "/r")
