@@ -1,7 +1,7 @@
 # Two commands for a fresh Debian 12 machine, as root:
 #   make demo   install everything, build the lab, run the collection against it
 #   make test   install everything, run every test (what CI runs)
-.PHONY: setup demo test lab-up lab-down lab-status clean
+.PHONY: setup demo test lab-up lab-down lab-status clean benchmarks
 
 setup:
 	./scripts/setup.sh
@@ -23,3 +23,11 @@ lab-status:
 
 clean: lab-down
 	rm -rf build .venv
+
+# Benchmarks print figures; they are never part of `make test`.
+# `make bench-versions` runs benchmarks/versions.py, and so on.
+bench-%: setup
+	PATH="$(CURDIR)/.venv/bin:$$PATH" ANSIBLE_CONFIG="$(CURDIR)/ansible.cfg" .venv/bin/python benchmarks/$*.py
+
+benchmarks:
+	@ls benchmarks/*.py 2>/dev/null | sed 's|benchmarks/\(.*\)\.py|make bench-\1|'
