@@ -202,6 +202,7 @@ def normalize(entries, yum_priorities=None, apt_pins=None):
             _fail(index, entry, "name", "duplicate name %r (also repos[%d])" % (norm["name"], names[key]))
         names[key] = index
         result.append(norm)
+    _check_duplicate_sources(result)
     _check_pin_ambiguity(result)
     return result
 
@@ -316,6 +317,18 @@ def _normalize_deb(index, entry, apt):
     return {"type": entry.get("type") or "deb", "name": name, "uri": entry["uri"], "suite": suite,
             "section": sections, "class": cls, "priority": pin, "enabled": enabled, "signed_by": signed_by,
             "architectures": arch or [], "trusted": trusted, "format": fmt, "pin": pin_expr}
+
+
+def _check_duplicate_sources(entries):
+    seen = {}
+    for entry in entries:
+        if entry["type"] == "rpm":
+            continue
+        key = (entry["type"], entry["uri"].rstrip("/"), entry["suite"].rstrip("/"))
+        if key in seen:
+            raise RepoSetError("repos (%s): field 'uri': %s %s %s is already in the set as %s"
+                               % (entry["name"], entry["type"], entry["uri"], entry["suite"], seen[key]))
+        seen[key] = entry["name"]
 
 
 def _check_pin_ambiguity(entries):

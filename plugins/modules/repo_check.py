@@ -94,7 +94,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 repos:
-  description: One result per checked repository.
+  description:
+    - One result per checked repository. C(packages) counts the packages of its index, read only when
+      O(packages) is given.
   returned: always
   type: list
   elements: dict
@@ -210,7 +212,14 @@ def check_rpm(module, fetch, entry, tmp):
     index = {}
     try:
         primary = rc.primary_location(repomd)
-        index = rc.parse_primary(rc.decompress(primary, fetch.get(rc.join(entry["uri"], primary), entry)))
+        if not module.params["packages"]:
+            primary = None  # the package list is only read when packages are asked for
+    except (rc.ET.ParseError, ValueError) as exc:
+        result["problems"].append("repomd.xml: %s" % exc)
+        primary = None
+    try:
+        if primary:
+            index = rc.parse_primary(rc.decompress(primary, fetch.get(rc.join(entry["uri"], primary), entry)))
     except FETCH_ERRORS + (rc.ET.ParseError, EOFError, OSError) as exc:
         result["problems"].append("primary metadata: %s" % exc)
     if module.params["verify_signatures"] and entry.get("gpgkey"):
@@ -225,8 +234,12 @@ def check_rpm(module, fetch, entry, tmp):
                 with open(path, "wb") as handle:
                     handle.write(data)
             result["signature"] = gpgv(module, [keyring], paths[1], paths[0]) or "not_checked: no gpgv"
-        except FETCH_ERRORS as exc:
-            result["signature"] = "invalid: %s" % error_text(result["metadata_url"] + ".asc", exc)
+        except urllib.error.HTTPError as exc:
+            # dnf checks repomd.xml signatures only with repo_gpgcheck; many repositories sign packages only.
+            result["signature"] = "not_checked: %s" % error_text(exc.url, exc) if exc.code == 404 else \
+                "invalid: %s" % error_text(exc.url, exc)
+        except FETCH_ERRORS + (ValueError,) as exc:
+            result["signature"] = "invalid: %s" % exc
     return result, index
 
 
@@ -264,7 +277,8 @@ def check_deb(module, fetch, entry, tmp, arch):
                 handle.write(text)
             result["signature"] = gpgv(module, keyrings, path) or "not_checked: no gpgv"
     index = {}
-    sections = entry["section"] or [""]
+    # The package indexes are only read when packages are asked for.
+    sections = (entry["section"] or [""]) if module.params["packages"] else []
     last = ""
     for section in sections:
         names = rc.packages_index_names(fields, section, arch) if section else ["Packages.gz", "Packages"]

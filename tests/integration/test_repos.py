@@ -13,6 +13,13 @@ APT_HOST = "ctrl-1"
 KEYRING = "/etc/apt/keyrings/fuel-lab.gpg"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def deployed_state_afterwards(lab):
+    """Leave the hosts these tests change as deployed, for the tests that follow."""
+    yield
+    lab.reset(RPM_HOST, APT_HOST)
+
+
 def play(host, tasks):
     return [{"hosts": host, "gather_facts": False, "tasks": tasks}]
 
@@ -240,7 +247,7 @@ def test_repo_check_names_unreachable_repo_and_missing_package(lab):
                dict(rpm_repo(lab, "dead"), uri=dead + "/rpm/")]
     deb_set = [deb_repo(lab, "vendor", "mos9.0"), deb_repo(lab, "holdback", "mos9.0-holdback"),
                deb_repo(lab, "upstream", "upstream"),
-               dict(deb_repo(lab, "vendor", "mos9.0", section="universe"), name="wrong-section"),
+               dict(deb_repo(lab, "mu1", "mos9.0-mu1", section="universe"), name="wrong-section"),
                dict(deb_repo(lab, "dead", "mos9.0"), uri=dead + "/deb")]
     wanted = ["fuel-agent", "libfuel-common >= 1.3", "libfuel-common << 1.2", "fuel-nonexistent"]
     run = lab.playbook([
