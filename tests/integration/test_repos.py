@@ -292,6 +292,15 @@ def test_repos_role_playbook_mixed_set_two_hosts(lab):
         "repos_backup_dir": "/etc/yum.repos.d.nailgun",
         "repos_check_packages": ["libfuel-common >= 1.1", "fuel-agent"],
     }
+    apt_dirs = ("/etc/apt/sources.list.d", "/etc/apt/preferences.d")
+    before = {RPM_HOST: tree_digest(lab, RPM_HOST, "/etc/yum.repos.d"), APT_HOST: tree_digest(lab, APT_HOST, *apt_dirs)}
+    preview = lab.playbook("playbooks/repos.yml", extra_vars=variables, check=True, diff=True)
+    assert preview.rc == 0, preview
+    assert preview.changed_hosts() == [APT_HOST, RPM_HOST]
+    assert "+Pin-Priority: 1200" in preview.output and "+priority=30" in preview.output
+    assert before == {RPM_HOST: tree_digest(lab, RPM_HOST, "/etc/yum.repos.d"),
+                      APT_HOST: tree_digest(lab, APT_HOST, *apt_dirs)}
+
     run = lab.playbook("playbooks/repos.yml", extra_vars=variables)
     assert run.rc == 0, run
     assert run.changed_hosts() == [APT_HOST, RPM_HOST]
