@@ -57,8 +57,8 @@ MALFORMED = [
     ([rpm("a", proxy="proxy:3128")], "field 'proxy'"),
     ([rpm("a", signed_by="/k.gpg")], "field 'signed_by': unknown field for a rpm repository"),
     ([rpm("a", enabled="maybe")], "field 'enabled'"),
-    ([deb("a", "s"), deb("b", "s", uri="%s/deb/a/" % URL)], "repos (b): field 'uri': deb %s/deb/a/ s is already"
-                                                          " in the set as a" % URL),
+    ([deb("a", "s"), deb("b", "s", uri="%s/deb/a/" % URL)],
+     "repos (b): field 'uri': deb %s/deb/a/ s is already in the set as a" % URL),
     ("not a list", "repos: must be a list"),
     (["just a string"], "repos[0]: must be a dict"),
 ]
