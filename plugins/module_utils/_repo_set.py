@@ -165,11 +165,18 @@ def _sections(value, index, entry):
     return list(items)
 
 
+def _int_like(value):
+    """Integers given as text (AWX surveys, extra vars) become integers; anything else is kept."""
+    if isinstance(value, str) and re.match(r"^\s*-?[0-9]+\s*$", value):
+        return int(value)
+    return value
+
+
 def _tables(yum_priorities, apt_pins):
     yum = dict(DEFAULT_YUM_PRIORITIES)
-    yum.update(yum_priorities or {})
+    yum.update({k: _int_like(v) for k, v in (yum_priorities or {}).items()})
     apt = dict(DEFAULT_APT_PINS)
-    apt.update(apt_pins or {})
+    apt.update({k: _int_like(v) for k, v in (apt_pins or {}).items()})
     for cls, value in yum.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 99:
             raise RepoSetError("yum_priorities.%s: %r is not an integer from 1 to 99" % (cls, value))

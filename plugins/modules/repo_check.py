@@ -278,7 +278,7 @@ def check_deb(module, fetch, entry, tmp, arch):
             result["signature"] = gpgv(module, keyrings, path) or "not_checked: no gpgv"
     index = {}
     # The package indexes are only read when packages are asked for.
-    sections = (entry["section"] or [""]) if module.params["packages"] else []
+    sections = (entry["section"] or [""]) if module.params["packages"] and entry["type"] == "deb" else []
     last = ""
     for section in sections:
         names = rc.packages_index_names(fields, section, arch) if section else ["Packages.gz", "Packages"]

@@ -87,6 +87,8 @@ def test_presets_apply_per_class_and_explicit_priority_wins():
                             deb("dx", "x", priority=990)])
     assert [e["priority"] for e in entries] == [70, 50, 30, 10, 70, 15, 1050, 1200, 1300, None, 990]
     assert rs.normalize([rpm("v", **{"class": "vendor"})], yum_priorities={"vendor": 40})[0]["priority"] == 40
+    # Survey answers arrive as text.
+    assert rs.normalize([deb("v", "s", **{"class": "vendor"})], apt_pins={"vendor": "990"})[0]["priority"] == 990
 
 
 def test_deb_line_is_parsed_into_fields():
