@@ -64,10 +64,10 @@ def dnf_sync(lab):
 
 def test_rpm_priorities_flip_dnf_choice(lab):
     lab.reset(RPM_HOST)
-    lab.node_run(RPM_HOST, ["sh", "-c", "printf '[nailgun]\\nname=Local ISO repository\\n"
-                                        "baseurl=file:///var/www/nailgun/x86_64\\ngpgcheck=0\\n'"
-                                        " > /etc/yum.repos.d/nailgun.repo"])
-    nailgun_before = lab.read(RPM_HOST, "/etc/yum.repos.d/nailgun.repo")
+    # The local repository of a master installed from ISO, as its installer writes it.
+    nailgun_before = "[nailgun]\nname=Local ISO repository\nbaseurl=file:///var/www/nailgun/x86_64\ngpgcheck=0\n"
+    with open(os.path.join(lab.root(RPM_HOST), "etc/yum.repos.d/nailgun.repo"), "w", encoding="utf-8") as handle:
+        handle.write(nailgun_before)
     vendor, upstream = rpm_repo(lab, "vendor", **{"class": "vendor"}), rpm_repo(lab, "upstream", **{"class": "upstream"})
 
     # Same priority for both: dnf takes the newest version, upstream's. Exclusive: the rest is disabled.
