@@ -15,6 +15,8 @@ import lzma
 import re
 import xml.etree.ElementTree as ET
 
+from ._versions import VersionError, deb_compare, parse_rpm, rpm_compare
+
 _REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 _COMMON_NS = "{http://linux.duke.edu/metadata/common}"
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+._:-]*)\s*(?:(<<|>>|<=|>=|==|=|<|>)\s*([A-Za-z0-9.+~:^_-]+))?\s*$")
@@ -147,121 +149,6 @@ def dearmor(text):
     return data
 
 
-# --------------------------------------------------------------------------- versions
-
-
-def _order(char):
-    if char == "~":
-        return -1
-    if char.isdigit():
-        return 0
-    if char.isalpha():
-        return ord(char)
-    return ord(char) + 256
-
-
-def _deb_part(a, b):
-    while a or b:
-        first_a = re.match(r"^[^0-9]*", a).group(0)
-        first_b = re.match(r"^[^0-9]*", b).group(0)
-        for index in range(max(len(first_a), len(first_b))):
-            ca = _order(first_a[index]) if index < len(first_a) else 0
-            cb = _order(first_b[index]) if index < len(first_b) else 0
-            if ca != cb:
-                return -1 if ca < cb else 1
-        a, b = a[len(first_a):], b[len(first_b):]
-        num_a = re.match(r"^[0-9]*", a).group(0)
-        num_b = re.match(r"^[0-9]*", b).group(0)
-        if int(num_a or 0) != int(num_b or 0):
-            return -1 if int(num_a or 0) < int(num_b or 0) else 1
-        a, b = a[len(num_a):], b[len(num_b):]
-    return 0
-
-
-def _split_evr(version):
-    epoch, rest = (version.split(":", 1) if ":" in version else ("0", version))
-    upstream, revision = (rest.rsplit("-", 1) if "-" in rest else (rest, ""))
-    return int(epoch or 0), upstream, revision
-
-
-def deb_compare(a, b):
-    """dpkg's order of two versions: -1, 0 or 1."""
-    ea, ua, ra = _split_evr(a)
-    eb, ub, rb = _split_evr(b)
-    if ea != eb:
-        return -1 if ea < eb else 1
-    return _deb_part(ua, ub) or _deb_part(ra or "0", rb or "0")
-
-
-def _skip_separators(text, index):
-    while index < len(text) and not (text[index].isascii() and text[index].isalnum()) and text[index] not in "~^":
-        index += 1
-    return index
-
-
-def _rpm_segment_compare(a, b):
-    """rpm's comparison of two version (or release) strings: -1, 0 or 1."""
-    if a == b:
-        return 0
-    i = j = 0
-    while i < len(a) or j < len(b):
-        i, j = _skip_separators(a, i), _skip_separators(b, j)
-        tilde_a, tilde_b = a[i:i + 1] == "~", b[j:j + 1] == "~"
-        if tilde_a or tilde_b:
-            # A tilde sorts before anything, even the end of the string.
-            if not tilde_a:
-                return 1
-            if not tilde_b:
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        caret_a, caret_b = a[i:i + 1] == "^", b[j:j + 1] == "^"
-        if caret_a or caret_b:
-            # A caret sorts after the end of the string, before anything else.
-            if i >= len(a):
-                return -1
-            if j >= len(b):
-                return 1
-            if not caret_a:
-                return 1
-            if not caret_b:
-                return -1
-            i, j = i + 1, j + 1
-            continue
-        if i >= len(a) or j >= len(b):
-            break
-        numeric = a[i].isdigit()
-        pattern = r"[0-9]+" if numeric else r"[A-Za-z]+"
-        seg_a = re.match(pattern, a[i:]).group(0)
-        match_b = re.match(pattern, b[j:])
-        if not match_b:
-            # A numeric segment is newer than an alphabetic one.
-            return 1 if numeric else -1
-        seg_b = match_b.group(0)
-        i, j = i + len(seg_a), j + len(seg_b)
-        if numeric:
-            seg_a, seg_b = seg_a.lstrip("0"), seg_b.lstrip("0")
-            if len(seg_a) != len(seg_b):
-                return 1 if len(seg_a) > len(seg_b) else -1
-        if seg_a != seg_b:
-            return 1 if seg_a > seg_b else -1
-    if i >= len(a) and j >= len(b):
-        return 0
-    return 1 if i < len(a) else -1
-
-
-def rpm_compare(a, b):
-    """rpm's order of two ``[epoch:]version[-release]`` strings: -1, 0 or 1."""
-    ea, va, ra = _split_evr(a)
-    eb, vb, rb = _split_evr(b)
-    if ea != eb:
-        return -1 if ea < eb else 1
-    result = _rpm_segment_compare(va, vb)
-    if result or not ra or not rb:
-        return result
-    return _rpm_segment_compare(ra, rb)
-
-
 # --------------------------------------------------------------------------- requirements
 
 
@@ -276,6 +163,20 @@ def parse_requirement(text):
     return name, op, version
 
 
+def compare_for_requirement(kind, candidate, wanted):
+    """Order of ``candidate`` against a requirement's version.
+
+    rpm: like rpm's dependency matching, a requirement without a release compares
+    epoch and version only. deb: dpkg's order of the full versions.
+    """
+    if kind != "rpm":
+        return deb_compare(candidate, wanted)
+    if parse_rpm(wanted)[2] is None:
+        epoch, version = parse_rpm(candidate)[:2]
+        return rpm_compare("%d:%s" % (epoch, version), wanted if ":" in wanted else "0:" + wanted)
+    return rpm_compare(candidate, wanted)
+
+
 _OPS = {"=": lambda c: c == 0, ">=": lambda c: c >= 0, "<=": lambda c: c <= 0, ">>": lambda c: c > 0,
         ">": lambda c: c > 0, "<<": lambda c: c < 0, "<": lambda c: c < 0}
 
@@ -285,14 +186,16 @@ def resolve(requirements, indexes, kind):
 
     ``indexes``: {repo name: {package: [versions]}}; ``kind``: rpm or deb (version order).
     """
-    compare = rpm_compare if kind == "rpm" else deb_compare
     results = []
     for text in requirements:
         name, op, version = parse_requirement(text)
         found = []
         for repo in sorted(indexes):
             for candidate in indexes[repo].get(name, []):
-                if op is None or _OPS[op](compare(candidate, version)):
-                    found.append({"repo": repo, "version": candidate})
+                try:
+                    if op is None or _OPS[op](compare_for_requirement(kind, candidate, version)):
+                        found.append({"repo": repo, "version": candidate})
+                except VersionError:
+                    continue
         results.append({"requirement": text, "name": name, "satisfied": bool(found), "found": found})
     return results

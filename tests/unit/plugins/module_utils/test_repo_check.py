@@ -67,24 +67,13 @@ def test_packages_index():
     assert rc.parse_packages(text) == {"a": ["1.0-1", "1.1"], "b": ["2:3"]}
 
 
-@pytest.mark.parametrize("left,right,expected", [
-    ("1.0", "1.0", 0), ("1.0", "1.1", -1), ("1.10", "1.9", 1), ("1.0~rc1", "1.0", -1), ("1.0", "1.0~rc1", 1),
-    ("1.0+b1", "1.0", 1), ("1:0.1", "9.9", 1), ("1.2-0mos1", "1.3-1", -1), ("1.2-0mos2", "1.2-0mos10", -1),
-    ("1.0a", "1.0", 1), ("1.0-1", "1.0-1~bpo1", 1), ("1.0", "1.0-0", 0),
-])
-def test_deb_compare(left, right, expected):
-    assert rc.deb_compare(left, right) == expected
-    assert -rc.deb_compare(right, left) == expected
-
-
-@pytest.mark.parametrize("left,right,expected", [
-    ("1.0", "1.0", 0), ("1.0", "2.0", -1), ("2.0.1", "2.0", 1), ("1.0~rc1", "1.0", -1), ("1.0^", "1.0", 1),
-    ("1.0^git1", "1.0.1", -1), ("1.0a", "1.0", 1), ("1.10", "1.9", 1), ("1.a", "1.1", -1), ("1.3-1", "1.2-0mos1", 1),
-    ("1.2-0mos2", "1.2-0mos10", -1), ("1:1.0", "2.0", 1), ("1.0-1", "1.0", 0), ("1.01", "1.1", 0),
-])
-def test_rpm_compare(left, right, expected):
-    assert rc.rpm_compare(left, right) == expected
-    assert -rc.rpm_compare(right, left) == expected
+def test_rpm_requirement_without_release_compares_version_only():
+    assert rc.compare_for_requirement("rpm", "1.2-0mos1", "1.2") == 0
+    assert rc.compare_for_requirement("rpm", "1.2-0mos1", "1.2-0mos2") == -1
+    assert rc.compare_for_requirement("rpm", "2:1.0-1", "1.5") == 1
+    assert rc.compare_for_requirement("deb", "1.2-0mos1", "1.2") == 1
+    indexes = {"vendor": {"lib": ["1.2-0mos1", "bad:version"]}}
+    assert [f["version"] for f in rc.resolve(["lib = 1.2"], indexes, "rpm")[0]["found"]] == ["1.2-0mos1"]
 
 
 def test_requirements_and_resolution():
