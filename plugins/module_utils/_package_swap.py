@@ -146,6 +146,14 @@ def parse_apt_simulation(text):
     return plan
 
 
+def apt_problem(out, err):
+    """apt-get's reason for refusing: the dependency lines of stdout plus the E: lines."""
+    noise = ("Reading ", "Building ", "Calculating ", "Some packages could not", "requested an impossible",
+             "or been moved out", "distribution that some", "The following information", "0 upgraded")
+    lines = [line.strip() for line in (out + "\n" + err).splitlines() if line.strip()]
+    return " ".join(line for line in lines if not line.startswith(noise))
+
+
 # yum shell (EL6/EL7) --------------------------------------------------------
 
 def yum_shell_script(remove, install):
