@@ -212,3 +212,142 @@ def parse_installed(text, manager):
 def state_lines(installed, names):
     """Diff text: one 'name version' line per involved package, absent ones marked."""
     return "".join("%s %s\n" % (name, installed.get(name, "(not installed)")) for name in sorted(set(names)))
+
+
+# planning shared by every backend ------------------------------------------
+
+def empty_plan():
+    return {"removed": [], "installed": [], "upgraded": [], "downgraded": []}
+
+
+def plan_downgrades(plan):
+    return ["%s %s -> %s" % (item["name"], item.get("from", "?"), item["version"]) for item in plan["downgraded"]]
+
+
+def detect_manager(wanted, has_binary, has_dnf_python):
+    """Pick the backend: an explicit choice wins; rpm = dnf or yum; auto prefers dnf, yum, then apt."""
+    if wanted in ("dnf", "yum", "apt"):
+        return wanted
+    order = ["dnf", "yum"] if wanted == "rpm" else ["dnf", "yum", "apt"]
+    for name in order:
+        if name == "dnf" and (has_dnf_python or has_binary("dnf")):
+            return "dnf"
+        if name == "yum" and has_binary("yum") and not has_binary("dnf"):
+            return "yum"
+        if name == "apt" and has_binary("apt-get"):
+            return "apt"
+    raise SwapError("package_manager: no %s found on the host" % ("dnf or yum" if wanted == "rpm" else "dnf, yum or apt-get"))
+
+
+# dnf (Python API, one resolve + one transaction) ---------------------------
+
+# libdnf's action names: the new package's action maps to a plan section, the
+# replaced one's (Upgraded, Downgraded, Reinstalled) carries the old version.
+_DNF_ACTIONS = {"install": "installed", "removed": "removed", "remove": "removed", "upgrade": "upgraded",
+                "downgrade": "downgraded", "reinstall": "installed", "obsolete": "installed",
+                "obsoleted": "removed"}
+_DNF_REPLACED = ("upgraded", "downgraded", "reinstalled")
+
+
+def _nevr(pkg):
+    evr = "%s-%s" % (pkg.version, pkg.release)
+    return ("%s:%s" % (pkg.epoch, evr)) if pkg.epoch else evr
+
+
+def dnf_transaction(remove, install, enable_repos, disable_repos, check, allow_downgrade, gpgcheck=True):
+    """Remove and install in ONE dnf transaction through the dnf Python API.
+
+    Returns the plan; in check mode resolves only. Raises SwapError before
+    anything changes when a package is in no repository or the set does not resolve.
+    """
+    import dnf  # pylint: disable=import-error,import-outside-toplevel
+    import dnf.exceptions  # pylint: disable=import-error,import-outside-toplevel
+
+    base = dnf.Base()
+    try:
+        base.conf.read()
+        if base.conf.substitutions.get("releasever") is None:
+            # No release package to detect it from (as dnf's command line does: leave $releasever as is).
+            base.conf.substitutions.pop("releasever", None)
+        base.conf.assumeyes = True
+        base.conf.best = True
+        base.read_all_repos()
+        for pattern in disable_repos:
+            base.repos.get_matching(pattern).disable()
+        for pattern in enable_repos:
+            matching = base.repos.get_matching(pattern)
+            if not matching:
+                raise SwapError("enable_repos: no repository matches %r" % pattern)
+            matching.enable()
+        try:
+            base.fill_sack(load_system_repo=True, load_available_repos=True)
+        except dnf.exceptions.Error as exc:
+            raise SwapError("repositories: cannot load metadata: %s" % exc) from exc
+        for name in remove:
+            try:
+                base.remove(name)
+            except dnf.exceptions.Error as exc:
+                raise SwapError("remove %s: %s" % (name, exc)) from exc
+        for spec in install:
+            try:
+                if allow_downgrade and base.sack.query().installed().filter(name=spec_name(spec, "dnf")):
+                    base.downgrade_to(spec)
+                else:
+                    base.install(spec, strict=True)
+            except dnf.exceptions.Error as exc:
+                raise SwapError("install %s: no package matches in the enabled repositories (%s)" % (spec, exc)) from exc
+        try:
+            base.resolve(allow_erasing=False)
+        except dnf.exceptions.Error as exc:
+            raise SwapError("the swap does not resolve: %s" % exc) from exc
+        plan = dnf_plan([(str(item.action_name).lower(), item.pkg.name, _nevr(item.pkg))
+                         for item in base.transaction])
+        if plan["downgraded"] and not allow_downgrade:
+            raise SwapError("the swap would downgrade %s; set allow_downgrade to accept" %
+                            ", ".join(d["name"] for d in plan["downgraded"]))
+        if check:
+            return plan
+        if base.transaction.install_set:
+            base.download_packages(list(base.transaction.install_set))
+            if gpgcheck:
+                for pkg in base.transaction.install_set:
+                    _dnf_verify(base, pkg)
+        base.do_transaction()
+        return plan
+    finally:
+        base.close()
+
+
+def dnf_plan(items):
+    """Plan from (action name, package name, version) triples of a resolved dnf transaction."""
+    plan = empty_plan()
+    old = {name: version for action, name, version in items if action in _DNF_REPLACED}
+    for action, name, version in items:
+        kind = _DNF_ACTIONS.get(action)
+        if kind:
+            entry = {"name": name, "version": version}
+            if kind in ("upgraded", "downgraded") and name in old:
+                entry["from"] = old[name]
+            plan[kind].append(entry)
+    return plan
+
+
+def _dnf_verify(base, pkg):
+    code, message = base.package_signature_check(pkg)
+    if code == 1:
+        # Key not imported yet: import the repository's gpgkey (as dnf -y does), then check again.
+        base.package_import_key(pkg, askcb=lambda *args: True, fullaskcb=lambda *args: True)
+        code, message = base.package_signature_check(pkg)
+    if code != 0:
+        raise SwapError("signature check failed for %s: %s" % (pkg, message))
+
+
+def planned_state(installed, plan):
+    """Installed name -> version after a plan (for the check-mode diff)."""
+    state = dict(installed)
+    for item in plan["removed"]:
+        state.pop(item["name"], None)
+    for kind in ("installed", "upgraded", "downgraded"):
+        for item in plan[kind]:
+            state[item["name"]] = item["version"]
+    return state
