@@ -154,34 +154,49 @@ def yum_shell_script(remove, install):
     return "\n".join(lines + ["run", ""])
 
 
-def yum_argv(script_path, enable_repos, disable_repos, assumeno):
-    argv = ["yum", "-y" if not assumeno else "--assumeno"]
+def yum_argv(enable_repos, disable_repos, assumeno):
+    """``yum shell`` reading its script on stdin; --assumeno resolves and prints the plan only."""
+    argv = ["yum", "--assumeno" if assumeno else "-y"]
     argv += ["--disablerepo=%s" % repo for repo in disable_repos]
     argv += ["--enablerepo=%s" % repo for repo in enable_repos]
-    return argv + ["shell", script_path]
+    return argv + ["shell"]
 
 
 _YUM_LINE = re.compile(r"^ (\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+")
-_YUM_SECTIONS = {"Installing": "installed", "Removing": "removed", "Updating": "upgraded",
-                 "Downgrading": "downgraded", "Installing for dependencies": "installed",
-                 "Removing for dependencies": "removed", "Updating for dependencies": "upgraded"}
+_YUM_WRAPPED = re.compile(r"^ (\S+)$")
+_YUM_SECTIONS = {"Installing": "installed", "Removing": "removed", "Erasing": "removed",
+                 "Updating": "upgraded", "Upgrading": "upgraded", "Downgrading": "downgraded",
+                 "Reinstalling": "installed", "Installing for dependencies": "installed",
+                 "Removing for dependencies": "removed", "Updating for dependencies": "upgraded",
+                 "Upgrading for dependencies": "upgraded"}
 
 
 def parse_yum_transaction(text):
-    """Plan from yum's 'Dependencies Resolved' table."""
-    plan = {"removed": [], "installed": [], "upgraded": [], "downgraded": []}
+    """Plan from yum's 'Dependencies Resolved' table (long names wrap onto the next line)."""
+    plan = empty_plan()
     section = None
+    wrapped = None
     for line in text.splitlines():
         header = line.strip().rstrip(":")
-        if header in _YUM_SECTIONS:
+        if line.endswith(":") and header in _YUM_SECTIONS:
             section = _YUM_SECTIONS[header]
             continue
-        if section and line.startswith("Transaction Summary"):
-            break
+        if line.startswith("Transaction Summary"):
+            section = None
+            continue
+        if not section:
+            continue
+        if wrapped is not None:
+            line = " " + wrapped + " " + line.strip()
+            wrapped = None
         match = _YUM_LINE.match(line)
-        if section and match:
-            name, _arch, version, _repo = match.groups()
+        if match:
+            name, dummy_arch, version, dummy_repo = match.groups()
             plan[section].append({"name": name, "version": version})
+            continue
+        match = _YUM_WRAPPED.match(line)
+        if match:
+            wrapped = match.group(1)
     return plan
 
 

@@ -138,9 +138,6 @@ installed_after:
 """
 
 import importlib.util
-import os
-import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _package_swap as ps
@@ -180,27 +177,21 @@ def run_apt(module, remove, install, params):
 
 
 def run_yum(module, remove, install, params):
-    tmpdir = tempfile.mkdtemp(prefix="fuel-swap-")
-    try:
-        script = os.path.join(tmpdir, "swap.yum")
-        with open(script, "w", encoding="utf-8") as handle:
-            handle.write(ps.yum_shell_script(remove, install))
-        argv = ps.yum_argv(script, params["enable_repos"], params["disable_repos"], assumeno=True)
-        dummy_rc, out, err = module.run_command(argv, environ_update=ENV)
-        plan = ps.parse_yum_transaction(out)
-        if not any(plan.values()):
-            raise ps.SwapError("the swap does not resolve (yum shell): %s" % (err or out).strip())
-        if plan["downgraded"] and not params["allow_downgrade"]:
-            raise ps.SwapError("the swap would downgrade %s; set allow_downgrade to accept"
-                               % ", ".join(d["name"] for d in plan["downgraded"]))
-        if not module.check_mode:
-            argv = ps.yum_argv(script, params["enable_repos"], params["disable_repos"], assumeno=False)
-            rc, out, err = module.run_command(argv, environ_update=ENV)
-            if rc != 0:
-                raise ps.SwapError("yum shell failed: %s" % (err or out).strip())
-        return plan
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    script = ps.yum_shell_script(remove, install)
+    argv = ps.yum_argv(params["enable_repos"], params["disable_repos"], assumeno=True)
+    dummy_rc, out, err = module.run_command(argv, data=script, environ_update=ENV)
+    plan = ps.parse_yum_transaction(out)
+    if not any(plan.values()) or "Error:" in err:
+        raise ps.SwapError("the swap does not resolve (yum shell): %s" % (err or out).strip())
+    if plan["downgraded"] and not params["allow_downgrade"]:
+        raise ps.SwapError("the swap would downgrade %s; set allow_downgrade to accept"
+                           % ", ".join(d["name"] for d in plan["downgraded"]))
+    if not module.check_mode:
+        argv = ps.yum_argv(params["enable_repos"], params["disable_repos"], assumeno=False)
+        rc, out, err = module.run_command(argv, data=script, environ_update=ENV)
+        if rc != 0 or "Error:" in err:
+            raise ps.SwapError("yum shell failed: %s" % (err or out).strip())
+    return plan
 
 
 def main():
