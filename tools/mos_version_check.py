@@ -107,7 +107,7 @@ def cmd_downgrades(args):
 
 def main(argv=None):
     mr = _libs()[0]
-    parser = argparse.ArgumentParser(prog="python -m tools.mos_version_check", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.mos_version_check", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     rules = sub.add_parser("rules", help="check version strings against the rules of their category")
     rules.add_argument("--category", required=True, choices=mr.CATEGORIES)
