@@ -146,6 +146,14 @@ def parse_apt_simulation(text):
     return plan
 
 
+def apt_problem(out, err):
+    """apt-get's reason for refusing: the dependency lines of stdout plus the E: lines."""
+    noise = ("Reading ", "Building ", "Calculating ", "Some packages could not", "requested an impossible",
+             "or been moved out", "distribution that some", "The following information", "0 upgraded")
+    lines = [line.strip() for line in (out + "\n" + err).splitlines() if line.strip()]
+    return " ".join(line for line in lines if not line.startswith(noise))
+
+
 # yum shell (EL6/EL7) --------------------------------------------------------
 
 def yum_shell_script(remove, install):
@@ -154,49 +162,34 @@ def yum_shell_script(remove, install):
     return "\n".join(lines + ["run", ""])
 
 
-def yum_argv(enable_repos, disable_repos, assumeno):
-    """``yum shell`` reading its script on stdin; --assumeno resolves and prints the plan only."""
-    argv = ["yum", "--assumeno" if assumeno else "-y"]
+def yum_argv(script_path, enable_repos, disable_repos, assumeno):
+    argv = ["yum", "-y" if not assumeno else "--assumeno"]
     argv += ["--disablerepo=%s" % repo for repo in disable_repos]
     argv += ["--enablerepo=%s" % repo for repo in enable_repos]
-    return argv + ["shell"]
+    return argv + ["shell", script_path]
 
 
 _YUM_LINE = re.compile(r"^ (\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+")
-_YUM_WRAPPED = re.compile(r"^ (\S+)$")
-_YUM_SECTIONS = {"Installing": "installed", "Removing": "removed", "Erasing": "removed",
-                 "Updating": "upgraded", "Upgrading": "upgraded", "Downgrading": "downgraded",
-                 "Reinstalling": "installed", "Installing for dependencies": "installed",
-                 "Removing for dependencies": "removed", "Updating for dependencies": "upgraded",
-                 "Upgrading for dependencies": "upgraded"}
+_YUM_SECTIONS = {"Installing": "installed", "Removing": "removed", "Updating": "upgraded",
+                 "Downgrading": "downgraded", "Installing for dependencies": "installed",
+                 "Removing for dependencies": "removed", "Updating for dependencies": "upgraded"}
 
 
 def parse_yum_transaction(text):
-    """Plan from yum's 'Dependencies Resolved' table (long names wrap onto the next line)."""
-    plan = empty_plan()
+    """Plan from yum's 'Dependencies Resolved' table."""
+    plan = {"removed": [], "installed": [], "upgraded": [], "downgraded": []}
     section = None
-    wrapped = None
     for line in text.splitlines():
         header = line.strip().rstrip(":")
-        if line.endswith(":") and header in _YUM_SECTIONS:
+        if header in _YUM_SECTIONS:
             section = _YUM_SECTIONS[header]
             continue
-        if line.startswith("Transaction Summary"):
-            section = None
-            continue
-        if not section:
-            continue
-        if wrapped is not None:
-            line = " " + wrapped + " " + line.strip()
-            wrapped = None
+        if section and line.startswith("Transaction Summary"):
+            break
         match = _YUM_LINE.match(line)
-        if match:
-            name, dummy_arch, version, dummy_repo = match.groups()
+        if section and match:
+            name, _arch, version, _repo = match.groups()
             plan[section].append({"name": name, "version": version})
-            continue
-        match = _YUM_WRAPPED.match(line)
-        if match:
-            wrapped = match.group(1)
     return plan
 
 
@@ -227,142 +220,3 @@ def parse_installed(text, manager):
 def state_lines(installed, names):
     """Diff text: one 'name version' line per involved package, absent ones marked."""
     return "".join("%s %s\n" % (name, installed.get(name, "(not installed)")) for name in sorted(set(names)))
-
-
-# planning shared by every backend ------------------------------------------
-
-def empty_plan():
-    return {"removed": [], "installed": [], "upgraded": [], "downgraded": []}
-
-
-def plan_downgrades(plan):
-    return ["%s %s -> %s" % (item["name"], item.get("from", "?"), item["version"]) for item in plan["downgraded"]]
-
-
-def detect_manager(wanted, has_binary, has_dnf_python):
-    """Pick the backend: an explicit choice wins; rpm = dnf or yum; auto prefers dnf, yum, then apt."""
-    if wanted in ("dnf", "yum", "apt"):
-        return wanted
-    order = ["dnf", "yum"] if wanted == "rpm" else ["dnf", "yum", "apt"]
-    for name in order:
-        if name == "dnf" and (has_dnf_python or has_binary("dnf")):
-            return "dnf"
-        if name == "yum" and has_binary("yum") and not has_binary("dnf"):
-            return "yum"
-        if name == "apt" and has_binary("apt-get"):
-            return "apt"
-    raise SwapError("package_manager: no %s found on the host" % ("dnf or yum" if wanted == "rpm" else "dnf, yum or apt-get"))
-
-
-# dnf (Python API, one resolve + one transaction) ---------------------------
-
-# libdnf's action names: the new package's action maps to a plan section, the
-# replaced one's (Upgraded, Downgraded, Reinstalled) carries the old version.
-_DNF_ACTIONS = {"install": "installed", "removed": "removed", "remove": "removed", "upgrade": "upgraded",
-                "downgrade": "downgraded", "reinstall": "installed", "obsolete": "installed",
-                "obsoleted": "removed"}
-_DNF_REPLACED = ("upgraded", "downgraded", "reinstalled")
-
-
-def _nevr(pkg):
-    evr = "%s-%s" % (pkg.version, pkg.release)
-    return ("%s:%s" % (pkg.epoch, evr)) if pkg.epoch else evr
-
-
-def dnf_transaction(remove, install, enable_repos, disable_repos, check, allow_downgrade, gpgcheck=True):
-    """Remove and install in ONE dnf transaction through the dnf Python API.
-
-    Returns the plan; in check mode resolves only. Raises SwapError before
-    anything changes when a package is in no repository or the set does not resolve.
-    """
-    import dnf  # pylint: disable=import-error,import-outside-toplevel
-    import dnf.exceptions  # pylint: disable=import-error,import-outside-toplevel
-
-    base = dnf.Base()
-    try:
-        base.conf.read()
-        if base.conf.substitutions.get("releasever") is None:
-            # No release package to detect it from (as dnf's command line does: leave $releasever as is).
-            base.conf.substitutions.pop("releasever", None)
-        base.conf.assumeyes = True
-        base.conf.best = True
-        base.read_all_repos()
-        for pattern in disable_repos:
-            base.repos.get_matching(pattern).disable()
-        for pattern in enable_repos:
-            matching = base.repos.get_matching(pattern)
-            if not matching:
-                raise SwapError("enable_repos: no repository matches %r" % pattern)
-            matching.enable()
-        try:
-            base.fill_sack(load_system_repo=True, load_available_repos=True)
-        except dnf.exceptions.Error as exc:
-            raise SwapError("repositories: cannot load metadata: %s" % exc) from exc
-        for name in remove:
-            try:
-                base.remove(name)
-            except dnf.exceptions.Error as exc:
-                raise SwapError("remove %s: %s" % (name, exc)) from exc
-        for spec in install:
-            try:
-                if allow_downgrade and base.sack.query().installed().filter(name=spec_name(spec, "dnf")):
-                    base.downgrade_to(spec)
-                else:
-                    base.install(spec, strict=True)
-            except dnf.exceptions.Error as exc:
-                raise SwapError("install %s: no package matches in the enabled repositories (%s)" % (spec, exc)) from exc
-        try:
-            base.resolve(allow_erasing=False)
-        except dnf.exceptions.Error as exc:
-            raise SwapError("the swap does not resolve: %s" % exc) from exc
-        plan = dnf_plan([(str(item.action_name).lower(), item.pkg.name, _nevr(item.pkg))
-                         for item in base.transaction])
-        if plan["downgraded"] and not allow_downgrade:
-            raise SwapError("the swap would downgrade %s; set allow_downgrade to accept" %
-                            ", ".join(d["name"] for d in plan["downgraded"]))
-        if check:
-            return plan
-        if base.transaction.install_set:
-            base.download_packages(list(base.transaction.install_set))
-            if gpgcheck:
-                for pkg in base.transaction.install_set:
-                    _dnf_verify(base, pkg)
-        base.do_transaction()
-        return plan
-    finally:
-        base.close()
-
-
-def dnf_plan(items):
-    """Plan from (action name, package name, version) triples of a resolved dnf transaction."""
-    plan = empty_plan()
-    old = {name: version for action, name, version in items if action in _DNF_REPLACED}
-    for action, name, version in items:
-        kind = _DNF_ACTIONS.get(action)
-        if kind:
-            entry = {"name": name, "version": version}
-            if kind in ("upgraded", "downgraded") and name in old:
-                entry["from"] = old[name]
-            plan[kind].append(entry)
-    return plan
-
-
-def _dnf_verify(base, pkg):
-    code, message = base.package_signature_check(pkg)
-    if code == 1:
-        # Key not imported yet: import the repository's gpgkey (as dnf -y does), then check again.
-        base.package_import_key(pkg, askcb=lambda *args: True, fullaskcb=lambda *args: True)
-        code, message = base.package_signature_check(pkg)
-    if code != 0:
-        raise SwapError("signature check failed for %s: %s" % (pkg, message))
-
-
-def planned_state(installed, plan):
-    """Installed name -> version after a plan (for the check-mode diff)."""
-    state = dict(installed)
-    for item in plan["removed"]:
-        state.pop(item["name"], None)
-    for kind in ("installed", "upgraded", "downgraded"):
-        for item in plan[kind]:
-            state[item["name"]] = item["version"]
-    return state
