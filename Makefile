@@ -27,7 +27,7 @@ clean: lab-down
 # Benchmarks print figures; they are never part of `make test`.
 # `make bench-versions` runs benchmarks/versions.py, and so on.
 bench-%: setup
-	PATH="$(CURDIR)/.venv/bin:$$PATH" ANSIBLE_CONFIG="$(CURDIR)/ansible.cfg" .venv/bin/python benchmarks/$*.py
+	PATH="$(CURDIR)/.venv/bin:$$PATH" PYTHONPATH="$(CURDIR):$(CURDIR)/build/collections:$(CURDIR)/tests/unit" ANSIBLE_CONFIG="$(CURDIR)/ansible.cfg" .venv/bin/python benchmarks/$*.py
 
 benchmarks:
 	@ls benchmarks/*.py 2>/dev/null | sed 's|benchmarks/\(.*\)\.py|make bench-\1|'
