@@ -141,3 +141,16 @@ def read_host_repositories(root="/"):
         if os.path.isfile(path):
             pins += parse_apt_preferences(_read(path), path)
     return repos, pins
+
+
+def yum_baseurls(root="/"):
+    """{repository id: first base URL, credentials kept} of every .repo file under ``root``."""
+    urls = {}
+    for path in sorted(glob.glob(os.path.join(root, YUM_REPOS_DIR.lstrip("/")) + "/*.repo")):
+        parser = configparser.RawConfigParser(strict=False, interpolation=None)
+        parser.read_string(_read(path), source=path)
+        for section in parser.sections():
+            found = (parser.get(section, "baseurl", fallback="") or "").split()
+            if found and section not in urls:
+                urls[section] = found[0]
+    return urls

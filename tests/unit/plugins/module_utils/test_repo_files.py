@@ -79,3 +79,12 @@ def test_read_host_repositories_under_a_root(tmp_path):
     repos, pins = rf.read_host_repositories(str(tmp_path))
     assert [r["name"] for r in repos] == ["vendor", "nailgun", "v.list"]
     assert pins[0]["priority"] == 900
+
+
+def test_yum_baseurls_keep_credentials_first_definition_wins(tmp_path):
+    repos = tmp_path / "etc" / "yum.repos.d"
+    repos.mkdir(parents=True)
+    (repos / "a.repo").write_text(YUM)
+    (repos / "b.repo").write_text("[vendor]\nbaseurl=http://other/\n[nourl]\nmirrorlist=http://m/\n")
+    assert rf.yum_baseurls(str(tmp_path)) == {"vendor": "http://user:secret@mirror.example/vendor/",
+                                              "nailgun": "file:///var/www/nailgun/centos/x86_64"}
