@@ -22,7 +22,7 @@ import tempfile
 import time
 
 PHASES = ("prepare", "update", "commit", "rollback", "finalize")
-STATES = ("begin", "complete", "failed", "query", "unlock")
+STATES = ("begin", "complete", "failed", "query", "unlock", "restore")
 RESULTS = ("running", "complete", "failed")
 FORMAT = 1
 
@@ -282,7 +282,7 @@ def execute(params, check_mode):
     lock = read_lock(lock_path)
     result = {"changed": False, "path": path, "lock_path": lock_path}
     if state == "query":
-        result.update(summary(record), lock=lock)
+        result.update(summary(record), lock=lock, record=record)
         return result
     if state == "unlock":
         result["changed"] = lock is not None
@@ -291,6 +291,8 @@ def execute(params, check_mode):
             os.unlink(lock_path)
         result.update(summary(record), lock=None)
         return result
+    if state == "restore":
+        return _restore(params, check_mode, record, lock, result)
     if not phase:
         raise StateError("phase is required with state=%s" % state)
     if not run_id:
@@ -320,4 +322,47 @@ def execute(params, check_mode):
             release_lock(lock_path, run_id)
     result["changed"] = changed
     result.update(summary(new if decision != DONE else record), lock=read_lock(lock_path) if not check_mode else lock)
+    return result
+
+
+def is_ancestor(older, newer):
+    """Whether ``older`` is an earlier state of ``newer`` (its history is a prefix of newer's)."""
+    if older is None:
+        return True
+    old_history, new_history = older.get("history", []), newer.get("history", [])
+    return len(old_history) <= len(new_history) and new_history[:len(old_history)] == old_history
+
+
+def _restore(params, check_mode, record, lock, result):
+    """Write back a record saved before a rollback reverted the file system under the state file.
+
+    Only forward: the record on disk must be an earlier state of the saved one,
+    so no history is ever lost. The lock is taken for ``run_id``.
+    """
+    saved, run_id = params.get("record"), params.get("run_id")
+    if not isinstance(saved, dict) or "history" not in saved or saved.get("phase") not in PHASES:
+        raise StateError("record: a state record (as returned by state=query) is required with state=restore")
+    if not run_id:
+        raise StateError("run_id is required with state=restore")
+    if record == saved:
+        result.update(summary(record), lock=lock, decision="unchanged")
+        if lock is None or lock.get("run_id") == run_id:
+            return result
+    if not is_ancestor(record, saved):
+        raise StateError("record: the state on disk (%s) is not an earlier state of the given record; "
+                         "refusing to replace it" % describe(record))
+    new = copy.deepcopy(saved)
+    _event(new, new["phase"], "restored", run_id,
+           "state written back after the file system was reverted (disk had: %s)" % describe(record))
+    result["diff"] = {"before": dumps(record) if record else "", "after": dumps(new),
+                      "before_header": params["path"], "after_header": params["path"]}
+    result["changed"] = True
+    result["decision"] = "restored"
+    lock_path = result["lock_path"]
+    if not check_mode:
+        if lock is not None and lock.get("run_id") != run_id:
+            os.unlink(lock_path)
+        acquire_lock(lock_path, lock_owner(run_id, params.get("controller")))
+        write_record(path=params["path"], record=new)
+    result.update(summary(new), lock=read_lock(lock_path) if not check_mode else lock)
     return result

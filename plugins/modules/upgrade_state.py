@@ -45,8 +45,12 @@ options:
       - V(begin) starts the phase (or resumes it after a failure) and takes the lock.
       - V(complete) / V(failed) close the current phase and release the lock.
       - V(query) only reads the state; V(unlock) removes the lock whoever holds it.
+      - V(restore) writes back O(record), a record saved with V(query) before a
+        rollback reverted the volume holding the state file; only when the
+        record on disk is an earlier state of it (its history a prefix), so no
+        event is lost. It takes the lock for O(run_id).
     type: str
-    choices: [begin, complete, failed, query, unlock]
+    choices: [begin, complete, failed, query, unlock, restore]
     default: query
   run_id:
     description:
@@ -61,6 +65,9 @@ options:
     type: str
   data:
     description: Keys recorded in the state's C(data), replacing recorded values.
+    type: dict
+  record:
+    description: With O(state=restore), the record to write back (RV(record) of an earlier V(query)).
     type: dict
   data_once:
     description:
@@ -110,8 +117,8 @@ RETURN = r"""
 decision:
   description:
     - What the request meant; V(start), V(resume) (the phase was current and
-      not complete), V(already_complete), V(complete) or V(failed).
-  returned: with state begin, complete and failed
+      not complete), V(already_complete), V(complete), V(failed), V(restored) or V(unchanged).
+  returned: with state begin, complete, failed and restore
   type: str
   sample: start
 phase:
@@ -159,6 +166,10 @@ broken_lock:
   description: Owner of the lock that O(state=unlock) removed (null when there was none).
   returned: with state unlock
   type: dict
+record:
+  description: The whole state record (null when there is none), for O(state=restore) after a rollback.
+  returned: with state query
+  type: dict
 path:
   description: The state file.
   returned: always
@@ -181,15 +192,17 @@ def main():
             "path": {"type": "path", "default": "/var/lib/fuel-lifecycle/master-upgrade.json"},
             "lock_path": {"type": "path"},
             "phase": {"type": "str", "choices": list(PHASES)},
-            "state": {"type": "str", "default": "query", "choices": ["begin", "complete", "failed", "query", "unlock"]},
+            "state": {"type": "str", "default": "query",
+                      "choices": ["begin", "complete", "failed", "query", "unlock", "restore"]},
             "run_id": {"type": "str"},
             "controller": {"type": "str"},
             "message": {"type": "str"},
             "data": {"type": "dict"},
             "data_once": {"type": "dict"},
+            "record": {"type": "dict"},
         },
         required_if=[("state", "begin", ("phase", "run_id")), ("state", "complete", ("phase", "run_id")),
-                     ("state", "failed", ("phase", "run_id"))],
+                     ("state", "failed", ("phase", "run_id")), ("state", "restore", ("record", "run_id"))],
         supports_check_mode=True,
     )
     try:

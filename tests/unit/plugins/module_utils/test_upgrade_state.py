@@ -204,3 +204,25 @@ def test_acquire_lock_is_exclusive(tmp_path):
     with pytest.raises(us.StateError):
         us.release_lock(lock, "b")
     assert us.release_lock(lock, "a") and not os.path.exists(lock)
+
+
+def test_restore_only_forward_and_takes_the_lock(tmp_path):
+    us.execute(params(tmp_path, phase="prepare", state="begin", run_id="p"), False)
+    snapshot_time = us.execute(params(tmp_path), False)["record"]
+    us.execute(params(tmp_path, phase="prepare", state="complete", run_id="p"), False)
+    us.execute(params(tmp_path, phase="rollback", state="begin", run_id="r"), False)
+    saved = us.execute(params(tmp_path), False)["record"]
+    # the snapshot merge brings back the file as it was while prepare ran (lock of run p)
+    us.write_record(str(tmp_path / "state" / "master-upgrade.json"), snapshot_time)
+    lock = str(tmp_path / "state" / "master-upgrade.json.lock")
+    os.unlink(lock)
+    us.acquire_lock(lock, us.lock_owner("p"))
+    result = us.execute(params(tmp_path, state="restore", record=saved, run_id="r"), False)
+    assert result["decision"] == "restored" and result["phase"] == "rollback" and result["lock"]["run_id"] == "r"
+    record = us.execute(params(tmp_path), False)["record"]
+    assert record["history"][:len(saved["history"])] == saved["history"]
+    assert record["history"][-1]["event"] == "restored"
+    result = us.execute(params(tmp_path, phase="rollback", state="complete", run_id="r"), False)
+    assert result["result"] == "complete"
+    with pytest.raises(us.StateError, match="not an earlier state"):
+        us.execute(params(tmp_path, state="restore", record=snapshot_time, run_id="r"), False)
