@@ -13,7 +13,7 @@ import time
 
 import yaml
 
-from lab import fixtures, nodes
+from lab import fixtures, nodes, vm
 from lab.common import (STATE_DIR, free_port, kill_rooted_in, load_json, log, mounts_under, pid_alive,
                         save_json, unmount_all, wait_port, write_file)
 
@@ -167,6 +167,34 @@ def cmd_status(_args):
     return 0 if healthy else 1
 
 
+def cmd_vm_up(args):
+    state = vm.vm_up(timeout=args.timeout)
+    print(state["inventory"])
+    return 0
+
+
+def cmd_vm_down(_args):
+    return vm.vm_down()
+
+
+def cmd_vm_status(_args):
+    state = vm.vm_status()
+    if not state:
+        print("vm is down (%s)" % vm.vm_dir())
+        return 1
+    print("%-9s 127.0.0.1:%-6d pid %-7d %s" % (vm.HOST_NAME, state["port"], state["pid"],
+                                              "up" if state["running"] else "DOWN"))
+    print("serial    %s" % state["serial_log"])
+    print("inventory %s" % state["inventory"])
+    return 0 if state["running"] else 1
+
+
+def cmd_vm_image(_args):
+    image = vm.build_image()
+    print(image["image"])
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +209,12 @@ def main(argv=None):
     reset.add_argument("nodes", nargs="*")
     reset.set_defaults(func=cmd_reset)
     sub.add_parser("status", help="show the lab hosts").set_defaults(func=cmd_status)
+    vm_up = sub.add_parser("vm-up", help="boot the qemu VM (master-vm, real LVM) on a copy-on-write overlay")
+    vm_up.add_argument("--timeout", type=int, default=600, help="seconds to wait for SSH (default 600)")
+    vm_up.set_defaults(func=cmd_vm_up)
+    sub.add_parser("vm-down", help="power the VM off, remove its overlay").set_defaults(func=cmd_vm_down)
+    sub.add_parser("vm-status", help="show the VM").set_defaults(func=cmd_vm_status)
+    sub.add_parser("vm-image", help="build (cached) the VM disk image only").set_defaults(func=cmd_vm_image)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.error("the lab mounts overlays and chroots: run it as root")

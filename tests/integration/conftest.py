@@ -21,3 +21,19 @@ def lab():
     running = Lab(state).up()
     yield running
     running.down()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "vm: runs in the qemu VM lab (real LVM, /boot, reboots); select with -m vm")
+
+
+@pytest.fixture(scope="session")
+def vm():
+    """One qemu VM (master-vm) for every VM scenario of the session, powered off at the end."""
+    from vmfixture import VM  # pylint: disable=import-outside-toplevel
+
+    state = os.environ.get("FUEL_TEST_VM_STATE", os.path.join(REPO, "build", "vm-tests"))
+    running = VM(state).up()
+    yield running
+    running.down()
+    print("\nVM timings: %s" % ", ".join("%s %.1f s" % (t["what"], t["seconds"]) for t in running.timings))

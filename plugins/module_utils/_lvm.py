@@ -1,0 +1,380 @@
+# Copyright: fuel.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""LVM snapshot sets: parse ``lvs``/``vgs`` JSON reports, plan, preflight and apply.
+
+A snapshot set is a group of classic (copy-on-write) LVM snapshots taken
+together. Membership is an LVM tag on each snapshot, ``fuel_snapset_<name>``,
+plus ``fuel_snapset_<name>_n<count>`` recording how many members the set was
+created with, so an incomplete set is recognised without trusting names.
+
+Everything here is plain Python; commands run through a ``runner`` callable
+``runner(argv) -> (rc, stdout, stderr)`` so the planning is testable by
+replaying recorded command output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+LV_FIELDS = ("lv_name,vg_name,lv_attr,lv_size,origin,origin_size,data_percent,lv_tags,"
+             "lv_device_open,lv_merging,lv_path")
+VG_FIELDS = "vg_name,vg_size,vg_free,vg_extent_size,vg_free_count"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+.-]{0,63}$")
+LV_NAME_RE = re.compile(r"^[A-Za-z0-9+_.-]+$")
+SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bBsSkKmMgGtTpP]?)\s*$")
+PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*(ORIGIN|FREE)\s*$", re.IGNORECASE)
+UNITS = {"": 1024 ** 2, "b": 1, "s": 512, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4,
+         "p": 1024 ** 5}
+
+
+class LvmError(Exception):
+    """A failure to report to the user as it is (no traceback)."""
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.details = details
+
+
+def set_tag(name):
+    return "fuel_snapset_%s" % name
+
+
+def count_tag(name, count):
+    return "fuel_snapset_%s_n%d" % (name, count)
+
+
+def snapshot_name(origin, name):
+    """Cosmetic name of a member; membership is decided by the tag, never by this name."""
+    return "%s_%s_snap" % (origin, name)
+
+
+def validate_name(name):
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise LvmError("name: %r is not a valid set name (letters, digits, _ + . -, at most 64 characters)"
+                       % (name,))
+    return name
+
+
+def parse_size(text, field="size"):
+    """Absolute size in bytes (LVM units, 1024-based; a bare number is MiB like lvcreate -L)."""
+    match = SIZE_RE.match(str(text))
+    if not match:
+        raise LvmError("%s: %r is not a size (use e.g. 512M, 2G, 10%%ORIGIN or 50%%FREE)" % (field, text))
+    value = float(match.group(1)) * UNITS[match.group(2).lower()]
+    if value <= 0:
+        raise LvmError("%s: %r must be greater than zero" % (field, text))
+    return int(math.ceil(value))
+
+
+def round_up(size, extent):
+    return int(math.ceil(size / float(extent))) * extent
+
+
+def _report(runner, argv, key):
+    rc, out, err = runner(argv)
+    if rc != 0:
+        raise LvmError("%s failed (rc=%d): %s" % (" ".join(argv[:1]), rc, (err or out).strip()),
+                       cmd=argv, rc=rc, stderr=err)
+    try:
+        data = json.loads(out)
+        rows = []
+        for report in data.get("report", []):
+            rows.extend(report.get(key, []))
+        return rows
+    except (ValueError, AttributeError) as exc:
+        raise LvmError("cannot parse the output of %s: %s" % (argv[0], exc), cmd=argv, stdout=out) from exc
+
+
+def _int(value):
+    value = (value or "").strip()
+    return int(float(value)) if value else 0
+
+
+def _float(value):
+    value = (value or "").strip()
+    return float(value) if value else None
+
+
+def _bool(value):
+    """Binary report fields come as "1"/"0" or as the field name / "" depending on settings."""
+    value = (value or "").strip().lower()
+    return value not in ("", "0", "no", "false", "-1")
+
+
+def parse_vgs(rows):
+    vgs = {}
+    for row in rows:
+        vgs[row["vg_name"]] = {
+            "vg": row["vg_name"], "size_bytes": _int(row.get("vg_size")), "free_bytes": _int(row.get("vg_free")),
+            "extent_bytes": _int(row.get("vg_extent_size")), "free_extents": _int(row.get("vg_free_count")),
+        }
+    return vgs
+
+
+def parse_lvs(rows):
+    lvs = []
+    for row in rows:
+        attr = row.get("lv_attr", "")
+        tags = [t for t in (row.get("lv_tags") or "").split(",") if t]
+        lvs.append({
+            "name": row["lv_name"], "vg": row["vg_name"], "attr": attr,
+            "size_bytes": _int(row.get("lv_size")), "origin": row.get("origin") or None,
+            "origin_size_bytes": _int(row.get("origin_size")),
+            "fill_percent": _float(row.get("data_percent")),
+            "tags": tags,
+            "open": _bool(row.get("lv_device_open")) or (len(attr) > 5 and attr[5] == "o"),
+            "merging": _bool(row.get("lv_merging")) or attr[:1] == "S",
+            "path": row.get("lv_path") or "/dev/%s/%s" % (row["vg_name"], row["lv_name"]),
+        })
+    return lvs
+
+
+def read_vgs(runner):
+    argv = ["vgs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", VG_FIELDS]
+    return parse_vgs(_report(runner, argv, "vg"))
+
+
+def read_lvs(runner):
+    argv = ["lvs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", LV_FIELDS]
+    return parse_lvs(_report(runner, argv, "lv"))
+
+
+def member_view(lv, threshold=None):
+    """What list/check report for one member."""
+    attr = lv["attr"]
+    invalid = len(attr) > 4 and attr[4] in ("I", "S") or (lv["fill_percent"] or 0) >= 100.0
+    view = {
+        "name": lv["name"], "vg": lv["vg"], "origin": lv["origin"], "size_bytes": lv["size_bytes"],
+        "fill_percent": lv["fill_percent"], "valid": not invalid, "merging": lv["merging"],
+        "origin_open": None, "path": lv["path"], "tags": lv["tags"],
+    }
+    if threshold is not None:
+        view["above_threshold"] = (lv["fill_percent"] or 0) > threshold
+    return view
+
+
+def find_set(lvs, name):
+    """Members (LV dicts) carrying the set's tag, and the member count the set was created with."""
+    tag = set_tag(name)
+    members = [lv for lv in lvs if tag in lv["tags"]]
+    counts = set()
+    prefix = tag + "_n"
+    for lv in members:
+        for item in lv["tags"]:
+            if item.startswith(prefix) and item[len(prefix):].isdigit():
+                counts.add(int(item[len(prefix):]))
+    return members, counts
+
+
+def normalise_volumes(volumes):
+    """Validate the ``volumes`` option; return a list of {vg, lv, size} with strings."""
+    if not isinstance(volumes, list) or not volumes:
+        raise LvmError("volumes: a non-empty list of {vg, lv, size} is required")
+    seen = set()
+    result = []
+    for index, item in enumerate(volumes):
+        where = "volumes[%d]" % index
+        if not isinstance(item, dict):
+            raise LvmError("%s: must be a dict with vg, lv and size" % where)
+        for key in ("vg", "lv", "size"):
+            if item.get(key) in (None, ""):
+                raise LvmError("%s.%s: is required" % (where, key))
+        vg, lv, size = str(item["vg"]), str(item["lv"]), str(item["size"])
+        for key, value in (("vg", vg), ("lv", lv)):
+            if not LV_NAME_RE.match(value):
+                raise LvmError("%s.%s: %r is not a valid LVM name" % (where, key, value))
+        if (vg, lv) in seen:
+            raise LvmError("%s: %s/%s is listed twice" % (where, vg, lv))
+        seen.add((vg, lv))
+        if not PERCENT_RE.match(size):
+            parse_size(size, "%s.size" % where)
+        result.append({"vg": vg, "lv": lv, "size": size})
+    return result
+
+
+def plan_sizes(volumes, vgs, lvs):
+    """Bytes per wanted snapshot, rounded up to the VG's extents; errors name the field."""
+    by_key = {(lv["vg"], lv["name"]): lv for lv in lvs}
+    planned = []
+    for index, vol in enumerate(volumes):
+        where = "volumes[%d]" % index
+        vg = vgs.get(vol["vg"])
+        if vg is None:
+            raise LvmError("%s.vg: volume group %r does not exist" % (where, vol["vg"]))
+        origin = by_key.get((vol["vg"], vol["lv"]))
+        if origin is None:
+            raise LvmError("%s.lv: logical volume %s/%s does not exist" % (where, vol["vg"], vol["lv"]))
+        if origin["origin"]:
+            raise LvmError("%s.lv: %s/%s is itself a snapshot" % (where, vol["vg"], vol["lv"]))
+        match = PERCENT_RE.match(vol["size"])
+        if match:
+            base = origin["size_bytes"] if match.group(2).upper() == "ORIGIN" else vg["free_bytes"]
+            wanted = float(match.group(1)) * base / 100.0
+            if wanted <= 0:
+                raise LvmError("%s.size: %r gives an empty snapshot" % (where, vol["size"]))
+        else:
+            wanted = parse_size(vol["size"], "%s.size" % where)
+        extent = vg["extent_bytes"] or 4 * 1024 ** 2
+        planned.append(dict(vol, bytes=round_up(int(math.ceil(wanted)), extent), extent_bytes=extent,
+                            origin_size_bytes=origin["size_bytes"]))
+    return planned
+
+
+def preflight(planned, vgs):
+    """Per-VG sums against free space: (ok, report)."""
+    report = {}
+    for item in planned:
+        entry = report.setdefault(item["vg"], {
+            "vg": item["vg"], "free_bytes": vgs[item["vg"]]["free_bytes"],
+            "extent_bytes": vgs[item["vg"]]["extent_bytes"], "required_bytes": 0, "volumes": []})
+        entry["required_bytes"] += item["bytes"]
+        entry["volumes"].append({"lv": item["lv"], "size": item["size"], "bytes": item["bytes"]})
+    for entry in report.values():
+        entry["ok"] = entry["required_bytes"] <= entry["free_bytes"]
+        entry["short_bytes"] = max(0, entry["required_bytes"] - entry["free_bytes"])
+    ordered = [report[key] for key in sorted(report)]
+    return all(entry["ok"] for entry in ordered), ordered
+
+
+def human(size):
+    for unit, factor in (("MiB", 1024 ** 2), ("KiB", 1024)):
+        if size >= factor:
+            return "%.1f %s" % (size / float(factor), unit)
+    return "%d B" % size
+
+
+def preflight_message(report):
+    parts = ["VG %s needs %s, has %s free (short by %s)" % (
+        e["vg"], human(e["required_bytes"]), human(e["free_bytes"]), human(e["short_bytes"]))
+        for e in report if not e["ok"]]
+    return "not enough free space for the snapshot set, nothing was created: " + "; ".join(parts)
+
+
+class SnapshotSet:
+    """Operations on one named set; ``check_mode`` computes without running changing commands."""
+
+    def __init__(self, runner, name, check_mode=False):
+        self.runner = runner
+        self.name = validate_name(name)
+        self.check_mode = check_mode
+        self.commands = []
+
+    def _change(self, argv):
+        self.commands.append(argv)
+        if self.check_mode:
+            return
+        rc, out, err = self.runner(argv)
+        if rc != 0:
+            raise LvmError("%s failed (rc=%d): %s" % (" ".join(argv), rc, (err or out).strip()),
+                           cmd=argv, rc=rc, stderr=err, commands=self.commands)
+
+    def members(self, threshold=None):
+        lvs = read_lvs(self.runner)
+        members, counts = find_set(lvs, self.name)
+        open_by_key = {(lv["vg"], lv["name"]): lv["open"] for lv in lvs}
+        views = []
+        for lv in sorted(members, key=lambda item: (item["vg"], item["origin"] or "", item["name"])):
+            view = member_view(lv, threshold)
+            view["origin_open"] = open_by_key.get((lv["vg"], lv["origin"]))
+            views.append(view)
+        return lvs, views, counts
+
+    def status(self, threshold=None):
+        """The list/check view: members and whether the set is complete, valid, under threshold."""
+        _lvs, views, counts = self.members(threshold)
+        expected = max(counts) if counts else len(views)
+        problems = []
+        if not views:
+            problems.append("snapshot set %r has no members" % self.name)
+        if len(counts) > 1:
+            problems.append("members disagree about the set size: %s" % sorted(counts))
+        if views and len(views) != expected:
+            problems.append("snapshot set %r is incomplete: %d of %d members" % (self.name, len(views), expected))
+        for view in views:
+            if not view["valid"]:
+                problems.append("%s/%s (snapshot of %s) is invalid: it overflowed" % (
+                    view["vg"], view["name"], view["origin"]))
+            elif threshold is not None and view.get("above_threshold"):
+                problems.append("%s/%s (snapshot of %s) is %.1f%% full, above the %s%% threshold" % (
+                    view["vg"], view["name"], view["origin"], view["fill_percent"] or 0, threshold))
+        return {"snapshots": views, "expected_members": expected, "complete": bool(views) and len(views) == expected
+                and len(counts) <= 1, "valid": all(v["valid"] for v in views), "problems": problems}
+
+    def present(self, volumes):
+        volumes = normalise_volumes(volumes)
+        vgs = read_vgs(self.runner)
+        lvs, views, counts = self.members()
+        planned = plan_sizes(volumes, vgs, lvs)
+        wanted = {(v["vg"], v["lv"]) for v in volumes}
+        have = {(v["vg"], v["origin"]): v for v in views}
+        strangers = sorted("%s/%s" % key for key in have if key not in wanted)
+        if strangers:
+            raise LvmError("snapshot set %r already has members for %s, which volumes does not list; "
+                           "remove the set (state=absent) or list the same volumes" % (self.name, ", ".join(strangers)))
+        if counts and counts != {len(volumes)}:
+            raise LvmError("snapshot set %r was created with %s members, volumes lists %d" % (
+                self.name, "/".join(str(c) for c in sorted(counts)), len(volumes)))
+        invalid = sorted("%s/%s" % (v["vg"], v["name"]) for v in views if not v["valid"])
+        if invalid:
+            raise LvmError("snapshot set %r has invalid (overflowed) members: %s; remove the set and take it again"
+                           % (self.name, ", ".join(invalid)))
+        missing = [item for item in planned if (item["vg"], item["lv"]) not in have]
+        ok, report = preflight(missing, vgs)
+        if not ok:
+            raise LvmError(preflight_message(report), preflight=report)
+        for item in missing:
+            self._change(["lvcreate", "--yes", "--snapshot", "--size", "%db" % item["bytes"],
+                          "--name", snapshot_name(item["lv"], self.name),
+                          "--addtag", set_tag(self.name), "--addtag", count_tag(self.name, len(volumes)),
+                          "%s/%s" % (item["vg"], item["lv"])])
+        result = {"changed": bool(missing), "created": ["%s/%s" % (i["vg"], snapshot_name(i["lv"], self.name))
+                                                        for i in missing],
+                  "preflight": report, "commands": self.commands}
+        result["snapshots"] = self.members()[1]
+        return result
+
+    def absent(self):
+        _lvs, views, _counts = self.members()
+        merging = sorted("%s/%s" % (v["vg"], v["name"]) for v in views if v["merging"])
+        if merging:
+            raise LvmError("snapshot set %r is being merged back (a rollback waits for a reboot): %s; "
+                           "reboot to complete it" % (self.name, ", ".join(merging)))
+        removed = []
+        for view in views:
+            self._change(["lvremove", "--yes", "%s/%s" % (view["vg"], view["name"])])
+            removed.append("%s/%s" % (view["vg"], view["name"]))
+        return {"changed": bool(removed), "removed": removed, "commands": self.commands,
+                "snapshots": [] if not self.check_mode else views}
+
+    def reverted(self, volumes=None):
+        """Merge every member into its origin, or nothing at all when the set is not sound."""
+        state = self.status()
+        views = state["snapshots"]
+        if volumes:
+            wanted = {(v["vg"], v["lv"]) for v in normalise_volumes(volumes)}
+            have = {(v["vg"], v["origin"]) for v in views}
+            lacking = sorted("%s/%s" % key for key in wanted - have)
+            if lacking:
+                state["problems"].append("no member for %s" % ", ".join(lacking))
+        if state["problems"]:
+            raise LvmError("refusing to revert snapshot set %r, nothing was merged: %s" % (
+                self.name, "; ".join(state["problems"])), snapshots=views)
+        pending = [v for v in views if not v["merging"]]
+        started = []
+        for view in pending:
+            try:
+                self._change(["lvconvert", "--merge", "--yes", "%s/%s" % (view["vg"], view["name"])])
+            except LvmError as exc:
+                raise LvmError("merge of %s/%s failed after the merge of [%s] had started; the set is now "
+                               "partly merged, fix the cause and run state=reverted again: %s" % (
+                                   view["vg"], view["name"], ", ".join(started), exc), merged=started) from exc
+            started.append("%s/%s" % (view["vg"], view["name"]))
+        after = views if self.check_mode else self.members()[1]
+        if self.check_mode:
+            reboot = any(v["origin_open"] for v in views)
+        else:
+            reboot = any(v["merging"] for v in after)
+        return {"changed": bool(pending), "merged": ["%s/%s" % (v["vg"], v["name"]) for v in pending],
+                "reboot_required": reboot, "snapshots": after, "commands": self.commands}

@@ -1,0 +1,232 @@
+#!/usr/bin/python
+# Copyright: fuel.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Create, inspect, commit and roll back LVM snapshot sets."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: lvm_snapshot
+short_description: LVM snapshot sets identified by a tag (create, list, check, commit, revert)
+version_added: 0.1.0
+description:
+  - Manages a I(snapshot set), classic copy-on-write LVM snapshots of several
+    logical volumes taken together before a risky change, so that the change
+    can be committed (snapshots removed) or rolled back (snapshots merged).
+  - Set membership is the LVM tag C(fuel_snapset_<name>) on every member,
+    plus C(fuel_snapset_<name>_n<count>) recording the member count; snapshot
+    names are cosmetic (C(<origin>_<name>_snap)).
+  - C(state=present) computes every size (absolute, C(N%ORIGIN) or C(N%FREE),
+    rounded up to whole extents), sums the sizes per volume group and fails
+    with a per-VG report B(before creating anything) when a VG lacks free space.
+    A complete set gives C(changed=false); a partial set is completed.
+  - C(state=list) reports every member with origin, size, fill percentage and
+    validity; C(state=check) reports the same and fails when the set is
+    empty, incomplete, has an invalid (overflowed) member or a member above
+    O(fill_threshold).
+  - C(state=absent) commits the change by removing every member; idempotent.
+  - C(state=reverted) rolls back by merging every member into its origin. It
+    refuses, merging nothing, when the set is empty, incomplete or has an
+    invalid member. When an origin is in use (C(/), C(/var)) LVM delays the
+    merge to the next activation; RV(reboot_required) is then true.
+  - Commands run as C(lvs)/C(vgs --reportformat json --units b) with C(LC_ALL=C).
+author:
+  - fuel.lifecycle maintainers (@fuel-lifecycle)
+options:
+  name:
+    description:
+      - Name of the snapshot set (letters, digits, C(_ + . -)); it becomes part of the member tag.
+    type: str
+    required: true
+  state:
+    description:
+      - C(present) creates (or completes) the set, C(absent) removes it (commit),
+        C(reverted) merges it back (rollback), C(list) and C(check) only read.
+    type: str
+    choices: [present, absent, reverted, list, check]
+    default: present
+  volumes:
+    description:
+      - The origins to snapshot. Required with O(state=present); with
+        O(state=reverted) it is optional and, when given, every listed origin
+        must have a member.
+    type: list
+    elements: dict
+    suboptions:
+      vg:
+        description: Volume group of the origin.
+        type: str
+        required: true
+      lv:
+        description: Origin logical volume.
+        type: str
+        required: true
+      size:
+        description:
+          - Snapshot size, rounded up to whole extents. An absolute LVM size
+            (C(512M), C(2G), C(1073741824b); 1024-based, a bare number is MiB),
+            C(N%ORIGIN) (of the origin's size) or C(N%FREE) (of the VG's free
+            space before the set is created).
+        type: str
+        required: true
+  fill_threshold:
+    description:
+      - With O(state=check), a member filled above this percentage fails the check.
+    type: float
+    default: 80
+extends_documentation_fragment:
+  - fuel.lifecycle._attributes
+  - fuel.lifecycle._attributes.PLATFORM
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Computes sizes, preflight and the commands that would run (RV(commands)) without running them.
+  diff_mode:
+    support: none
+  platform:
+    platforms: [debian, redhat]
+notes:
+  - Take the /boot backup (M(fuel.lifecycle.boot_backup)) B(before) the snapshots, so the backup
+    exists in the snapshotted file systems too and survives a merge.
+  - Classic snapshots fill up as the origin changes; an overflowed snapshot is invalid and cannot be
+    merged. Size them for the change you expect and watch them with O(state=check).
+"""
+
+EXAMPLES = r"""
+- name: Take the snapshot set before the upgrade
+  fuel.lifecycle.lvm_snapshot:
+    name: upgrade
+    volumes:
+      - {vg: os, lv: root, size: 50%ORIGIN}
+      - {vg: os, lv: var, size: 512M}
+      - {vg: os, lv: varlog, size: 10%FREE}
+
+- name: Fail when a snapshot is invalid or more than 70 % full
+  fuel.lifecycle.lvm_snapshot:
+    name: upgrade
+    state: check
+    fill_threshold: 70
+
+- name: Commit the upgrade
+  fuel.lifecycle.lvm_snapshot:
+    name: upgrade
+    state: absent
+
+- name: Roll back
+  fuel.lifecycle.lvm_snapshot:
+    name: upgrade
+    state: reverted
+  register: revert
+
+- name: Reboot to complete the merge of origins in use
+  ansible.builtin.reboot:
+  when: revert.reboot_required
+"""
+
+RETURN = r"""
+snapshots:
+  description: Members of the set after the operation (for C(absent), none).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: root_upgrade_snap, vg: os, origin: root, size_bytes: 943718400, fill_percent: 3.2,
+       valid: true, merging: false, origin_open: true, path: /dev/os/root_upgrade_snap,
+       tags: [fuel_snapset_upgrade, fuel_snapset_upgrade_n3]}
+preflight:
+  description: Per volume group, the free space and what the missing members need (state=present).
+  returned: when state is present
+  type: list
+  elements: dict
+  sample:
+    - {vg: os, free_bytes: 1098907648, extent_bytes: 4194304, required_bytes: 1262485504,
+       short_bytes: 163577856, ok: false, volumes: [{lv: root, size: 50%ORIGIN, bytes: 943718400}]}
+created:
+  description: Snapshots created (or that would be, in check mode).
+  returned: when state is present
+  type: list
+  elements: str
+removed:
+  description: Snapshots removed (state=absent).
+  returned: when state is absent
+  type: list
+  elements: str
+merged:
+  description: Snapshots whose merge was started (state=reverted).
+  returned: when state is reverted
+  type: list
+  elements: str
+reboot_required:
+  description: True when a merge waits for the origin's next activation (origin in use).
+  returned: when state is reverted
+  type: bool
+complete:
+  description: Whether the set has every member it was created with (list/check).
+  returned: when state is list or check
+  type: bool
+valid:
+  description: Whether no member is invalid (list/check).
+  returned: when state is list or check
+  type: bool
+problems:
+  description: Why the set would fail O(state=check) (list/check).
+  returned: when state is list or check
+  type: list
+  elements: str
+commands:
+  description: The changing LVM commands run (or planned in check mode), as argv lists.
+  returned: when state is present, absent or reverted
+  type: list
+  elements: list
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fuel.lifecycle.plugins.module_utils._lvm import LvmError, SnapshotSet
+
+C_ENV = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent", "reverted", "list", "check"]},
+            "volumes": {"type": "list", "elements": "dict", "options": {
+                "vg": {"type": "str", "required": True},
+                "lv": {"type": "str", "required": True},
+                "size": {"type": "str", "required": True},
+            }},
+            "fill_threshold": {"type": "float", "default": 80},
+        },
+        required_if=[("state", "present", ["volumes"])],
+        supports_check_mode=True,
+    )
+
+    def runner(argv):
+        path = module.get_bin_path(argv[0], required=True)
+        return module.run_command([path] + list(argv[1:]), environ_update=C_ENV, check_rc=False)
+
+    params = module.params
+    try:
+        snapset = SnapshotSet(runner, params["name"], check_mode=module.check_mode)
+        state = params["state"]
+        if state == "present":
+            result = snapset.present(params["volumes"])
+        elif state == "absent":
+            result = snapset.absent()
+        elif state == "reverted":
+            result = snapset.reverted(params["volumes"])
+        else:
+            result = snapset.status(params["fill_threshold"] if state == "check" else None)
+            result["changed"] = False
+            if state == "check" and result["problems"]:
+                module.fail_json(msg="snapshot set %r failed the check: %s" % (
+                    params["name"], "; ".join(result["problems"])), **result)
+    except LvmError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
