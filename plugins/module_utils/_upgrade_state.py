@@ -300,7 +300,7 @@ def execute(params, check_mode):
     if lock is not None and lock.get("run_id") != run_id:
         raise StateError("phase '%s' refused: another upgrade run holds the lock %s: %s; if that run is dead, "
                          "break the lock (state=unlock)" % (phase, lock_path, describe_lock(lock)))
-    new, decision = apply(record, phase, state, run_id, params.get("message"), params.get("data"),
+    new, decision = apply(record, phase, state, run_id, params.get("reason"), params.get("data"),
                           params.get("data_once"))
     result["decision"] = decision
     wants_lock = state == "begin" and decision != DONE

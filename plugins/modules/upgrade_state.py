@@ -60,7 +60,7 @@ options:
   controller:
     description: Free text stored in the lock to say where the run comes from (controller host, AWX job).
     type: str
-  message:
+  reason:
     description: Why the phase failed (or a note on completion), kept in the phase entry and the history.
     type: str
   data:
@@ -196,7 +196,7 @@ def main():
                       "choices": ["begin", "complete", "failed", "query", "unlock", "restore"]},
             "run_id": {"type": "str"},
             "controller": {"type": "str"},
-            "message": {"type": "str"},
+            "reason": {"type": "str"},
             "data": {"type": "dict"},
             "data_once": {"type": "dict"},
             "record": {"type": "dict"},

@@ -100,9 +100,8 @@ import os
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fuel.lifecycle.plugins.module_utils._whitelist_repo import (QUERY_FORMAT,
-                                                                                   WhitelistError, parse_query,
-                                                                                   plan, validate_names)
+from ansible_collections.fuel.lifecycle.plugins.module_utils._whitelist_repo import (
+    QUERY_FORMAT, WhitelistError, parse_query, plan, validate_names)
 
 ENV = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 

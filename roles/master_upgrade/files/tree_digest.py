@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: fuel.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print a JSON digest of a directory tree: every entry's path, type, mode, owner and content.

@@ -144,7 +144,7 @@ def test_apply_does_not_modify_its_input():
 
 def params(tmp_path, **kw):
     base = {"path": str(tmp_path / "state" / "master-upgrade.json"), "lock_path": None, "phase": None,
-            "state": "query", "run_id": None, "controller": "ctl", "message": None, "data": None,
+            "state": "query", "run_id": None, "controller": "ctl", "reason": None, "data": None,
             "data_once": None}
     base.update(kw)
     return base
