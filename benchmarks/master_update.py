@@ -3,8 +3,8 @@
 """Time of the master upgrade's update phase vs the bare dnf transaction on the same host.
 
 Run: make bench-master_update (or .venv/bin/python benchmarks/master_update.py --rounds N)
-Uses the lab under FUEL_LAB_STATE (default build/bench-master) and its RPM host
-``master``. Per round: a fresh master (local vendor repository, its packages),
+Starts (and takes down) a lab of one RPM host, ``master``, under
+FUEL_LAB_STATE (default build/bench-master). Per round: a fresh master (local vendor repository, its packages),
 ``prepare``, then the timed ``update`` phase (ansible-playbook wall time); then
 a fresh master again with the very repository files and vendor base
 repository the phase produced, and the timed bare ``dnf -y upgrade`` inside
@@ -70,12 +70,12 @@ def main():
     args = parser.parse_args()
     state = os.environ.get("FUEL_LAB_STATE", os.path.join(REPO, "build", "bench-master"))
     labfixture, master_lab = lab_helpers()
-    lab = labfixture.Lab(state).up()
+    lab = labfixture.Lab(state, topology=["--controllers", "0", "--computes", "0"]).up()
     keep = os.path.join(state, "bench-keep")
     try:
         results = [one_round(lab, keep, master_lab.make_master) for _round in range(args.rounds)]
     finally:
-        lab.reset(HOST)
+        lab.down()
     update = statistics.median(r[0] for r in results)
     bare = statistics.median(r[1] for r in results)
     print("update phase (ansible-playbook, %d rounds): median %.1f s" % (args.rounds, update))
