@@ -85,6 +85,8 @@ def test_full_path_prepare_update_commit_finalize(lab, tmp_path):
     assert after["master-nailgun-app"] == before["master-nailgun-app"] == "9.0-0mos1"
     # the others move to the upstream snapshot repositories
     assert (after["master-openssl"], after["master-coreutils"]) == ("1.0.2-5", "8.4-9")
+    # the renamed package is swapped
+    assert after["master-docker-tools"] == "1.1-1" and "master-dockerctl-tools" not in after
     nailgun = lab.read(HOST, "/etc/yum.repos.d/nailgun.repo")
     assert "enabled=0" in nailgun
     assert "priority=10" in lab.read(HOST, "/etc/yum.repos.d/mos9.0-base.repo")
@@ -108,7 +110,9 @@ def test_full_path_prepare_update_commit_finalize(lab, tmp_path):
     assert run.rc == 0, run
     assert (service(lab, "rsyslog"), service(lab, "monit")) == ("running", "running")
     report = json.loads((tmp_path / "master-upgrade-master-1.json").read_text())
-    assert report["outcome"] == "committed" and report["package_changes"]["count"] == 2
+    assert report["outcome"] == "committed" and report["package_changes"]["count"] == 4
+    assert [p["name"] for p in report["package_changes"]["removed"]] == ["master-dockerctl-tools"]
+    assert report["swaps"][0]["install"] == ["master-docker-tools"]
     assert [report["phases"][p]["result"] for p in ("prepare", "update", "commit", "finalize")] == ["complete"] * 4
     markdown = (tmp_path / "master-upgrade-master-1.md").read_text()
     assert "| master-openssl | 0:1.0.2-1.noarch | 0:1.0.2-5.noarch |" in markdown
