@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 
-from lab import fixtures
 
 HOST = "master"
 NAILGUN = "/var/www/nailgun/centos/x86_64"
@@ -17,7 +16,7 @@ def make_master(lab, host=HOST):
     """A fresh RPM host: the local nailgun repository, its packages installed, services running."""
     lab.reset(host)
     root = lab.root(host)
-    shutil.copytree(os.path.join(fixtures.build_www(), "rpm", "master-nailgun"), root + NAILGUN)
+    shutil.copytree(os.path.join(lab.state["www"], "rpm", "master-nailgun"), root + NAILGUN)
     with open(root + "/etc/yum.repos.d/nailgun.repo", "w", encoding="utf-8") as handle:
         handle.write("[nailgun]\nname=Local vendor repository\nbaseurl=file://%s\nenabled=1\ngpgcheck=1\n"
                      "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-fuel-lab\n" % NAILGUN)

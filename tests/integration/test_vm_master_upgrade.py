@@ -23,7 +23,6 @@ import time
 
 import pytest
 
-from lab import fixtures
 from master_lab import INSTALLED, NAILGUN
 from vmfixture import HOST, members
 
@@ -67,7 +66,7 @@ sync
 
 @pytest.fixture(scope="module")
 def master_vm(vm, lab):
-    www = fixtures.build_www()
+    www = lab.state["www"]
     port = lab.mirror_url.rsplit(":", 1)[1]
     run = vm.playbook([{"hosts": HOST, "gather_facts": False, "tasks": [
         {"name": "Local vendor repository", "ansible.builtin.copy": {
