@@ -182,8 +182,8 @@ def cmd_vm_status(_args):
     if not state:
         print("vm is down (%s)" % vm.vm_dir())
         return 1
-    print("%-9s 127.0.0.1:%-6d pid %-7d %s" % (vm.HOST_NAME, state["port"], state["pid"],
-                                              "up" if state["running"] else "DOWN"))
+    running = "up" if state["running"] else "DOWN"
+    print("%-9s 127.0.0.1:%-6d pid %-7d %s" % (vm.HOST_NAME, state["port"], state["pid"], running))
     print("serial    %s" % state["serial_log"])
     print("inventory %s" % state["inventory"])
     return 0 if state["running"] else 1

@@ -119,8 +119,8 @@ def parse_lvs(rows):
         attr = row.get("lv_attr", "")
         tags = [t for t in (row.get("lv_tags") or "").split(",") if t]
         lvs.append({
-            "name": row["lv_name"], "vg": row["vg_name"], "attr": attr,
-            "size_bytes": _int(row.get("lv_size")), "origin": row.get("origin") or None,
+            "name": row["lv_name"].strip("[]"), "vg": row["vg_name"], "attr": attr,
+            "size_bytes": _int(row.get("lv_size")), "origin": (row.get("origin") or "").strip("[]") or None,
             "origin_size_bytes": _int(row.get("origin_size")),
             "fill_percent": _float(row.get("data_percent")),
             "tags": tags,
@@ -137,7 +137,8 @@ def read_vgs(runner):
 
 
 def read_lvs(runner):
-    argv = ["lvs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", LV_FIELDS]
+    # -a: a snapshot whose merge waits for the next activation is hidden ("[name]") without it.
+    argv = ["lvs", "-a", "--reportformat", "json", "--units", "b", "--nosuffix", "-o", LV_FIELDS]
     return parse_lvs(_report(runner, argv, "lv"))
 
 
@@ -155,10 +156,16 @@ def member_view(lv, threshold=None):
     return view
 
 
-def find_set(lvs, name):
-    """Members (LV dicts) carrying the set's tag, and the member count the set was created with."""
+def find_leftovers(lvs, name):
+    """Tagged LVs that are no longer snapshots: what a merge interrupted at boot can leave behind."""
     tag = set_tag(name)
-    members = [lv for lv in lvs if tag in lv["tags"]]
+    return [lv for lv in lvs if tag in lv["tags"] and not lv["origin"]]
+
+
+def find_set(lvs, name):
+    """Members (snapshot LVs carrying the set's tag) and the member count the set was created with."""
+    tag = set_tag(name)
+    members = [lv for lv in lvs if tag in lv["tags"] and lv["origin"]]
     counts = set()
     prefix = tag + "_n"
     for lv in members:
@@ -283,11 +290,15 @@ class SnapshotSet:
 
     def status(self, threshold=None):
         """The list/check view: members and whether the set is complete, valid, under threshold."""
-        _lvs, views, counts = self.members(threshold)
+        lvs, views, counts = self.members(threshold)
+        leftovers = ["%s/%s" % (lv["vg"], lv["name"]) for lv in find_leftovers(lvs, self.name)]
         expected = max(counts) if counts else len(views)
         problems = []
         if not views:
             problems.append("snapshot set %r has no members" % self.name)
+        if leftovers:
+            problems.append("tagged LVs left behind by a finished merge: %s (state=absent removes them)"
+                            % ", ".join(leftovers))
         if len(counts) > 1:
             problems.append("members disagree about the set size: %s" % sorted(counts))
         if views and len(views) != expected:
@@ -299,7 +310,7 @@ class SnapshotSet:
             elif threshold is not None and view.get("above_threshold"):
                 problems.append("%s/%s (snapshot of %s) is %.1f%% full, above the %s%% threshold" % (
                     view["vg"], view["name"], view["origin"], view["fill_percent"] or 0, threshold))
-        return {"snapshots": views, "expected_members": expected, "complete": bool(views) and len(views) == expected
+        return {"snapshots": views, "leftovers": leftovers, "expected_members": expected, "complete": bool(views) and len(views) == expected
                 and len(counts) <= 1, "valid": all(v["valid"] for v in views), "problems": problems}
 
     def present(self, volumes):
@@ -336,15 +347,15 @@ class SnapshotSet:
         return result
 
     def absent(self):
-        _lvs, views, _counts = self.members()
+        lvs, views, _counts = self.members()
         merging = sorted("%s/%s" % (v["vg"], v["name"]) for v in views if v["merging"])
         if merging:
             raise LvmError("snapshot set %r is being merged back (a rollback waits for a reboot): %s; "
                            "reboot to complete it" % (self.name, ", ".join(merging)))
         removed = []
-        for view in views:
-            self._change(["lvremove", "--yes", "%s/%s" % (view["vg"], view["name"])])
-            removed.append("%s/%s" % (view["vg"], view["name"]))
+        for lv in views + find_leftovers(lvs, self.name):
+            self._change(["lvremove", "--yes", "%s/%s" % (lv["vg"], lv["name"])])
+            removed.append("%s/%s" % (lv["vg"], lv["name"]))
         return {"changed": bool(removed), "removed": removed, "commands": self.commands,
                 "snapshots": [] if not self.check_mode else views}
 

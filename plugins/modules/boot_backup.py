@@ -41,7 +41,7 @@ options:
   dest:
     description:
       - Directory holding the backup. Take the backup B(before) the LVM
-        snapshot set (M(fuel.lifecycle.lvm_snapshot)): then the backup is in
+        snapshot set (M(fuel.lifecycle.lvm_snapshot)); then the backup is in
         the origin and in the snapshot alike and survives both a commit and
         a merge of the root volume.
     type: path

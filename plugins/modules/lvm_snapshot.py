@@ -20,11 +20,12 @@ description:
     rounded up to whole extents), sums the sizes per volume group and fails
     with a per-VG report B(before creating anything) when a VG lacks free space.
     A complete set gives C(changed=false); a partial set is completed.
-  - C(state=list) reports every member with origin, size, fill percentage and
-    validity; C(state=check) reports the same and fails when the set is
+  - C(state=listed) reports every member with origin, size, fill percentage and
+    validity; C(state=checked) reports the same and fails when the set is
     empty, incomplete, has an invalid (overflowed) member or a member above
     O(fill_threshold).
-  - C(state=absent) commits the change by removing every member; idempotent.
+  - C(state=absent) commits the change by removing every member, and after a rollback removes
+    tagged volumes the merge left behind; idempotent.
   - C(state=reverted) rolls back by merging every member into its origin. It
     refuses, merging nothing, when the set is empty, incomplete or has an
     invalid member. When an origin is in use (C(/), C(/var)) LVM delays the
@@ -41,9 +42,10 @@ options:
   state:
     description:
       - C(present) creates (or completes) the set, C(absent) removes it (commit),
-        C(reverted) merges it back (rollback), C(list) and C(check) only read.
+        C(reverted) merges it back (rollback), C(listed) and C(checked) only read
+        (C(checked) fails when the set is not sound).
     type: str
-    choices: [present, absent, reverted, list, check]
+    choices: [present, absent, reverted, listed, checked]
     default: present
   volumes:
     description:
@@ -71,7 +73,7 @@ options:
         required: true
   fill_threshold:
     description:
-      - With O(state=check), a member filled above this percentage fails the check.
+      - With O(state=checked), a member filled above this percentage fails the check.
     type: float
     default: 80
 extends_documentation_fragment:
@@ -90,7 +92,7 @@ notes:
   - Take the /boot backup (M(fuel.lifecycle.boot_backup)) B(before) the snapshots, so the backup
     exists in the snapshotted file systems too and survives a merge.
   - Classic snapshots fill up as the origin changes; an overflowed snapshot is invalid and cannot be
-    merged. Size them for the change you expect and watch them with O(state=check).
+    merged. Size them for the change you expect and watch them with O(state=checked).
 """
 
 EXAMPLES = r"""
@@ -105,7 +107,7 @@ EXAMPLES = r"""
 - name: Fail when a snapshot is invalid or more than 70 % full
   fuel.lifecycle.lvm_snapshot:
     name: upgrade
-    state: check
+    state: checked
     fill_threshold: 70
 
 - name: Commit the upgrade
@@ -162,16 +164,16 @@ reboot_required:
   returned: when state is reverted
   type: bool
 complete:
-  description: Whether the set has every member it was created with (list/check).
-  returned: when state is list or check
+  description: Whether the set has every member it was created with (listed/checked).
+  returned: when state is listed or checked
   type: bool
 valid:
-  description: Whether no member is invalid (list/check).
-  returned: when state is list or check
+  description: Whether no member is invalid (listed/checked).
+  returned: when state is listed or checked
   type: bool
 problems:
-  description: Why the set would fail O(state=check) (list/check).
-  returned: when state is list or check
+  description: Why the set would fail O(state=check) (listed/checked).
+  returned: when state is listed or checked
   type: list
   elements: str
 commands:
@@ -191,7 +193,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "name": {"type": "str", "required": True},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent", "reverted", "list", "check"]},
+            "state": {"type": "str", "default": "present", "choices": ["present", "absent", "reverted", "listed", "checked"]},
             "volumes": {"type": "list", "elements": "dict", "options": {
                 "vg": {"type": "str", "required": True},
                 "lv": {"type": "str", "required": True},
@@ -218,9 +220,9 @@ def main():
         elif state == "reverted":
             result = snapset.reverted(params["volumes"])
         else:
-            result = snapset.status(params["fill_threshold"] if state == "check" else None)
+            result = snapset.status(params["fill_threshold"] if state == "checked" else None)
             result["changed"] = False
-            if state == "check" and result["problems"]:
+            if state == "checked" and result["problems"]:
                 module.fail_json(msg="snapshot set %r failed the check: %s" % (
                     params["name"], "; ".join(result["problems"])), **result)
     except LvmError as exc:

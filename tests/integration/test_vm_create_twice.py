@@ -20,7 +20,7 @@ def test_create_twice_second_run_unchanged(vm):
         {"name": "Create in check mode", "fuel.lifecycle.lvm_snapshot": SNAP, "check_mode": True},
         {"name": "Create", "fuel.lifecycle.lvm_snapshot": SNAP},
         {"name": "Create again", "fuel.lifecycle.lvm_snapshot": SNAP},
-        {"name": "List", "fuel.lifecycle.lvm_snapshot": {"name": "twice", "state": "list"}},
+        {"name": "List", "fuel.lifecycle.lvm_snapshot": {"name": "twice", "state": "listed"}},
     ]))
     assert run.rc == 0, run
     checked = result(run, "Create in check mode")["result"]

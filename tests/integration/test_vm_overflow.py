@@ -25,8 +25,8 @@ def test_overflowed_snapshot_is_invalid_and_revert_refuses(vm):
     # 32 MiB of new data on /var/log overflows its 8 MiB snapshot.
     vm.run(["dd", "if=/dev/urandom", "of=/var/log/overflow-probe", "bs=1M", "count=32", "conv=fsync", "status=none"])
     run = vm.playbook(play([
-        {"name": "List", "fuel.lifecycle.lvm_snapshot": {"name": "ovf", "state": "list"}},
-        expect_failure("Check", {"name": "ovf", "state": "check"}),
+        {"name": "List", "fuel.lifecycle.lvm_snapshot": {"name": "ovf", "state": "listed"}},
+        expect_failure("Check", {"name": "ovf", "state": "checked"}),
         expect_failure("Revert", {"name": "ovf", "state": "reverted"}),
     ]))
     assert run.rc == 0, run

@@ -66,8 +66,8 @@ class VM(Lab):
         proc = subprocess.run(self.ssh_argv() + ["env", "LC_ALL=C", "LANG=C", "sh", "-c", shlex.quote(command)],
                               text=True, capture_output=True, check=False, input=input_text, timeout=timeout)
         if check and proc.returncode != 0:
-            raise AssertionError("in the VM: %s -> rc %d\n%s%s" % (command, proc.returncode, proc.stdout,
-                                                                    proc.stderr))
+            raise AssertionError("in the VM: %s -> rc %d\n%s%s" % (
+                command, proc.returncode, proc.stdout, proc.stderr))
         return proc
 
     def script(self, text, check=True):
@@ -82,7 +82,7 @@ class VM(Lab):
     def boot_id(self):
         return self.run(["cat", "/proc/sys/kernel/random/boot_id"]).stdout.strip()
 
-    def reboot(self, timeout=600):
+    def reboot(self, timeout=420):
         """``systemctl reboot`` (qemu restarts the guest in place), wait for a new boot id over SSH."""
         old = self.boot_id()
         started = time.monotonic()
@@ -99,7 +99,7 @@ class VM(Lab):
             timeout, self.info.get("serial_log")))
 
     def lvs(self):
-        proc = self.run(["lvs", "--reportformat", "json", "--units", "b", "--nosuffix", "-o",
+        proc = self.run(["lvs", "-a", "--reportformat", "json", "--units", "b", "--nosuffix", "-o",
                          "lv_name,lv_attr,origin,lv_tags,data_percent"])
         return json.loads(proc.stdout)["report"][0]["lv"]
 
@@ -116,6 +116,6 @@ def members(vm, set_name):
 
 
 def result(run, name):
-    found = run.task(name, HOST)
+    found = [r for r in run.task(name, HOST) if r["task"] == name]
     assert found, "no result for task %r\n%r" % (name, run)
     return found[-1]

@@ -64,7 +64,8 @@ def test_report_commands_use_json_bytes_and_no_suffix():
     _lvm.read_lvs(runner)
     _lvm.read_vgs(runner)
     for argv in runner.calls:
-        assert argv[1:7] == ["--reportformat", "json", "--units", "b", "--nosuffix", "-o"]
+        assert argv[-7:-1] == ["--reportformat", "json", "--units", "b", "--nosuffix", "-o"]
+    assert runner.calls[0][1] == "-a"  # merging snapshots are hidden LVs
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -197,7 +198,8 @@ def test_revert_merges_every_member_and_reports_reboot():
     result = _lvm.SnapshotSet(runner, "up", check_mode=True).reverted()
     assert runner.changes() == [] and result["reboot_required"] is True
     assert [c[-1] for c in result["commands"]] == ["os/root_up_snap", "os/var_up_snap", "os/varlog_up_snap"]
-    merging = [member(o, 100 * MIB, attr="Swi-a-s---", merging="merging") for o in ("root", "var", "varlog")]
+    merging = [dict(member(o, 100 * MIB, attr="Swi-a-s---", merging="merging"), lv_name="[%s_up_snap]" % o)
+               for o in ("root", "var", "varlog")]
     again = Replay(ORIGINS + merging)
     result = _lvm.SnapshotSet(again, "up").reverted()
     assert result["changed"] is False and result["reboot_required"] is True and again.changes() == []
@@ -233,3 +235,14 @@ def test_report_errors_surface_stderr():
         return 5, "", "  Volume group \"os\" not found"
     with pytest.raises(_lvm.LvmError, match="not found"):
         _lvm.read_lvs(runner)
+
+
+def test_leftover_after_boot_time_merge_is_reported_and_removed_by_absent():
+    # Seen in the VM: a merge finished at boot can leave the COW LV behind as a plain tagged LV.
+    leftover = lv_row("varlog_up_snap", 64 * MIB, "-wi-a-----", "", "", "fuel_snapset_up,fuel_snapset_up_n3", "")
+    state = _lvm.SnapshotSet(Replay(ORIGINS + [leftover]), "up").status()
+    assert state["snapshots"] == [] and state["leftovers"] == ["os/varlog_up_snap"]
+    assert any("left behind by a finished merge" in p for p in state["problems"])
+    runner = Replay(ORIGINS + [leftover])
+    assert _lvm.SnapshotSet(runner, "up").absent()["removed"] == ["os/varlog_up_snap"]
+    assert runner.changes() == [["lvremove", "--yes", "os/varlog_up_snap"]]
