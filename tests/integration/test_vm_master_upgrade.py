@@ -71,8 +71,8 @@ def master_vm(vm, lab):
     run = vm.playbook([{"hosts": HOST, "gather_facts": False, "tasks": [
         {"name": "Local vendor repository", "ansible.builtin.copy": {
             "src": os.path.join(www, "rpm", "master-nailgun") + "/", "dest": NAILGUN + "/", "mode": "preserve"}},
-        {"name": "Key and host provides", "ansible.builtin.copy": {"src": "{{ item }}", "dest": "/srv/fuel-lab/",
-                                                                    "mode": "0644"},
+        {"name": "Key and host provides",
+         "ansible.builtin.copy": {"src": "{{ item }}", "dest": "/srv/fuel-lab/", "mode": "0644"},
          "loop": [os.path.join(www, "keys", "RPM-GPG-KEY-fuel-lab"),
                   os.path.join(www, "host", "fuel-lab-host-provides-1.0-1.noarch.rpm")]},
     ]}])
