@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 
 import pytest
 
-from master_lab import INSTALLED, NAILGUN
+from master_lab import INSTALLED
 from vmfixture import HOST, members
 
 pytestmark = pytest.mark.vm
@@ -45,10 +46,12 @@ cd /boot && find . -path ./lost+found -prune -o -type f -print0 | LC_ALL=C sort 
 # Fixed test script: make the VM a deployed master (the RPM database knows the Debian userland,
 # the lab key, the local vendor repository and its packages, services running).
 SETUP = r"""
-rpm --import /srv/fuel-lab/RPM-GPG-KEY-fuel-lab
-mkdir -p /etc/pki/rpm-gpg /etc/yum.repos.d
-cp /srv/fuel-lab/RPM-GPG-KEY-fuel-lab /etc/pki/rpm-gpg/
-rpm -q fuel-lab-host-provides > /dev/null || rpm -i /srv/fuel-lab/fuel-lab-host-provides-1.0-1.noarch.rpm
+rpm --import /srv/fuel-lab/keys/RPM-GPG-KEY-fuel-lab
+mkdir -p /etc/pki/rpm-gpg /etc/yum.repos.d /var/www/nailgun/centos
+cp /srv/fuel-lab/keys/RPM-GPG-KEY-fuel-lab /etc/pki/rpm-gpg/
+rm -rf /var/www/nailgun/centos/x86_64
+cp -a /srv/fuel-lab/rpm/master-nailgun /var/www/nailgun/centos/x86_64
+rpm -q fuel-lab-host-provides > /dev/null || rpm -i /srv/fuel-lab/host/fuel-lab-host-provides-1.0-1.noarch.rpm
 cat > /etc/yum.repos.d/nailgun.repo <<'REPO'
 [nailgun]
 name=Local vendor repository
@@ -68,15 +71,12 @@ sync
 def master_vm(vm, lab):
     www = lab.state["www"]
     port = lab.mirror_url.rsplit(":", 1)[1]
-    run = vm.playbook([{"hosts": HOST, "gather_facts": False, "tasks": [
-        {"name": "Local vendor repository", "ansible.builtin.copy": {
-            "src": os.path.join(www, "rpm", "master-nailgun") + "/", "dest": NAILGUN + "/", "mode": "preserve"}},
-        {"name": "Key and host provides",
-         "ansible.builtin.copy": {"src": "{{ item }}", "dest": "/srv/fuel-lab/", "mode": "0644"},
-         "loop": [os.path.join(www, "keys", "RPM-GPG-KEY-fuel-lab"),
-                  os.path.join(www, "host", "fuel-lab-host-provides-1.0-1.noarch.rpm")]},
-    ]}])
-    assert run.rc == 0, run
+    # one tar stream over SSH: the VM is slow, a module run per file is not
+    tar = subprocess.run(["tar", "-C", www, "-cf", "-", "rpm/master-nailgun", "keys/RPM-GPG-KEY-fuel-lab",
+                          "host/fuel-lab-host-provides-1.0-1.noarch.rpm"], capture_output=True, check=True)
+    unpack = subprocess.run(vm.ssh_argv() + ["mkdir -p /srv/fuel-lab && tar -C /srv/fuel-lab -xf -"],
+                            input=tar.stdout, capture_output=True, check=False, timeout=600)
+    assert unpack.returncode == 0, unpack.stderr
     vm.script(SETUP.replace("{packages}", " ".join(INSTALLED)))
     vm.mirror = "http://10.0.2.2:%s" % port
     return vm
