@@ -321,6 +321,23 @@ def vm_up(state_dir=None, timeout=600):
     return state
 
 
+def vm_power_cycle(state_dir=None, timeout=600):
+    """Hard reset: kill this VM's qemu by its pid and boot the same overlay again (a stuck boot under TCG)."""
+    folder = vm_dir(state_dir)
+    state = load_json(os.path.join(folder, "vm.json"))
+    if not state:
+        raise RuntimeError("VM: not running")
+    stop_qemu(state.get("pid"))
+    pidfile = os.path.join(folder, "qemu.pid")
+    run(qemu_argv([(state["overlay"], "qcow2")], state["port"], state["serial_log"] + ".cycle", pidfile), capture=True)
+    state["pid"] = read_pid(pidfile)
+    save_json(os.path.join(folder, "vm.json"), state)
+    if not wait_ssh(state["key"], state["port"], timeout, state["pid"]):
+        raise RuntimeError("VM: no SSH within %d s after a power cycle, see %s.cycle" % (timeout, state["serial_log"]))
+    log("vm: power-cycled, SSH back on 127.0.0.1:%d" % state["port"])
+    return state
+
+
 def vm_down(state_dir=None, quiet=False):
     """Power the VM off (SSH poweroff, then its own pid), remove the overlay and inventory."""
     folder = vm_dir(state_dir)

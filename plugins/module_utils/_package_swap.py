@@ -170,6 +170,8 @@ def yum_argv(script_path, enable_repos, disable_repos, assumeno):
 
 
 _YUM_LINE = re.compile(r"^ (\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+")
+_YUM_NAME_ONLY = re.compile(r"^ (\S+)$")
+_YUM_WRAPPED = re.compile(r"^\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+")
 _YUM_SECTIONS = {"Installing": "installed", "Removing": "removed", "Updating": "upgraded",
                  "Downgrading": "downgraded", "Installing for dependencies": "installed",
                  "Removing for dependencies": "removed", "Updating for dependencies": "upgraded"}
@@ -179,6 +181,7 @@ def parse_yum_transaction(text):
     """Plan from yum's 'Dependencies Resolved' table."""
     plan = {"removed": [], "installed": [], "upgraded": [], "downgraded": []}
     section = None
+    wrapped = None
     for line in text.splitlines():
         header = line.strip().rstrip(":")
         if header in _YUM_SECTIONS:
@@ -186,10 +189,19 @@ def parse_yum_transaction(text):
             continue
         if section and line.startswith("Transaction Summary"):
             break
+        if section and wrapped:
+            # A long name is printed alone; its columns follow on the next line.
+            match = _YUM_WRAPPED.match(line)
+            if match:
+                plan[section].append({"name": wrapped, "version": match.group(2)})
+            wrapped = None
+            continue
         match = _YUM_LINE.match(line)
         if section and match:
             name, _arch, version, _repo = match.groups()
             plan[section].append({"name": name, "version": version})
+        elif section and _YUM_NAME_ONLY.match(line):
+            wrapped = line.strip()
     return plan
 
 

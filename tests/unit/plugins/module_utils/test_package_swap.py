@@ -89,6 +89,8 @@ Removing:
  fuel-utils          noarch      2.0-0mos2          @mos-updates         120
 Updating for dependencies:
  libfuel-common      noarch      1.3-1              upstream-base        2.0 k
+ python-fuel-very-long-package-name-for-wrapping
+                     noarch      4.2-1              upstream-base        9.9 k
 
 Transaction Summary
 ================================================================================
@@ -100,7 +102,8 @@ def test_parse_yum_transaction():
     assert ps.parse_yum_transaction(YUM_OUTPUT) == {
         "installed": [{"name": "fuel-tools", "version": "2.1-1"}],
         "removed": [{"name": "fuel-utils", "version": "2.0-0mos2"}],
-        "upgraded": [{"name": "libfuel-common", "version": "1.3-1"}],
+        "upgraded": [{"name": "libfuel-common", "version": "1.3-1"},
+                     {"name": "python-fuel-very-long-package-name-for-wrapping", "version": "4.2-1"}],
         "downgraded": [],
     }
 
