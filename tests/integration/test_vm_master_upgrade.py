@@ -143,7 +143,6 @@ def test_failed_update_rolls_back(master_vm):
     assert service(vm, "rsyslog") == "running"
 
 
-
 def test_full_path_commits(master_vm):
     """Runs after the failure path on the same VM: a new upgrade cycle."""
     vm = master_vm

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+from lab import vm as lab_vm
 from labfixture import Lab
 
 HOST = "master-vm"
@@ -98,7 +99,7 @@ class VM(Lab):
         # Under TCG on a loaded machine a boot-time merge has been seen to stall at fsck; a hard
         # reset lets the next activation finish it. The checksums the scenario compares afterwards
         # still decide whether the rollback is exact; the timings record that a reset happened.
-        vm.vm_power_cycle(self.state_dir)
+        lab_vm.vm_power_cycle(self.state_dir)
         self.record("reboot stalled, power-cycled after", timeout)
         if self.boot_id() == old:
             raise AssertionError("the VM did not reboot; serial log %s" % self.info.get("serial_log"))
