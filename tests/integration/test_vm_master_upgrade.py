@@ -23,14 +23,16 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
+from labfixture import REPO
 from master_lab import INSTALLED
 from vmfixture import HOST, members
 
 pytestmark = pytest.mark.vm
 
 PLAYBOOK = "playbooks/master_upgrade.yml"
-VARS = "@tests/integration/vars/master_upgrade_chroot.yml"
+VARS_FILE = "tests/integration/vars/master_upgrade_chroot.yml"
 SET = "master-upgrade"
 
 # Fixed test script: what the rollback must bring back, byte for byte.
@@ -83,15 +85,20 @@ def master_vm(vm, lab):
 
 
 def phase(vm, name, **extra):
-    extra_vars = {"phase": name, "fuel_master_hosts": HOST, "fuel_lab_mirror_url": vm.mirror,
-                  "master_upgrade_boot_backup": True, "master_upgrade_reboot": True,
-                  "master_upgrade_snapshot_volumes": [{"vg": "os", "lv": "root", "size": "400M"},
-                                                      {"vg": "os", "lv": "var", "size": "200M"},
-                                                      {"vg": "os", "lv": "varlog", "size": "64M"}],
-                  "master_upgrade_report_dir": os.path.join(vm.state_dir, "reports")}
+    # the chroot host's variables, with the VM's parts switched on (all as one set of extra vars,
+    # so the overrides win)
+    with open(os.path.join(REPO, VARS_FILE), encoding="utf-8") as handle:
+        extra_vars = yaml.safe_load(handle)
+    extra_vars.update({
+        "phase": name, "fuel_master_hosts": HOST, "fuel_lab_mirror_url": vm.mirror,
+        "master_upgrade_boot_backup": True, "master_upgrade_reboot": True,
+        "master_upgrade_snapshot_volumes": [{"vg": "os", "lv": "root", "size": "400M"},
+                                            {"vg": "os", "lv": "var", "size": "200M"},
+                                            {"vg": "os", "lv": "varlog", "size": "64M"}],
+        "master_upgrade_report_dir": os.path.join(vm.state_dir, "reports")})
     extra_vars.update(extra)
     started = time.monotonic()
-    run = vm.playbook(PLAYBOOK, extra_vars=extra_vars, args=("-e", VARS))
+    run = vm.playbook(PLAYBOOK, extra_vars=extra_vars)
     vm.record("master upgrade phase %s (rc %d)" % (name, run.rc), time.monotonic() - started)
     return run
 
