@@ -92,6 +92,7 @@ def phase(vm, name, **extra):
     extra_vars.update({
         "phase": name, "fuel_master_hosts": HOST, "fuel_lab_mirror_url": vm.mirror,
         "master_upgrade_boot_backup": True, "master_upgrade_reboot": True,
+        "master_upgrade_reboot_command": "systemctl reboot",
         "master_upgrade_snapshot_volumes": [{"vg": "os", "lv": "root", "size": "400M"},
                                             {"vg": "os", "lv": "var", "size": "200M"},
                                             {"vg": "os", "lv": "varlog", "size": "64M"}],
