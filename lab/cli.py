@@ -65,8 +65,15 @@ def render_inventory(state, key_path):
 
 
 def ensure_mirror(state, www):
-    if state.get("mirror_pid") and pid_alive(state["mirror_pid"]) and wait_port(state["mirror_port"], 2):
+    running = state.get("mirror_pid") and pid_alive(state["mirror_pid"])
+    if running and state.get("www") == www and wait_port(state["mirror_port"], 2):
         return
+    if running:
+        # The fixtures were rebuilt: serve the new web root on the same port.
+        os.kill(state["mirror_pid"], signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while pid_alive(state["mirror_pid"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
     port = state.get("mirror_port") or free_port()
     server = nodes.MirrorServer(www, port, os.path.join(STATE_DIR, "mirror.log"))
     state.update(mirror_pid=server.start(), mirror_port=port, mirror_url=server.url)
@@ -83,12 +90,14 @@ def cmd_up(args):
     key_path, public_key = nodes.key_pair(STATE_DIR)
     wanted = {node["name"]: node for node in topology(args)}
     for node in list(state["nodes"]):
-        if node["name"] not in wanted:
+        # Gone from the topology, or built on layers that were rebuilt since: start afresh.
+        if node["name"] not in wanted or node.get("layers") != layers[node["flavor"]]:
             nodes.stop_node(STATE_DIR, node["name"])
     ports = {node["name"]: node["port"] for node in state["nodes"]}
     state["nodes"] = []
     for name, node in wanted.items():
         node["port"] = ports.get(name) or free_port()
+        node["layers"] = layers[node["flavor"]]
         nodes.start_node(STATE_DIR, node, layers[node["flavor"]], state["mirror_url"], public_key)
         state["nodes"].append(node)
         save_json(os.path.join(STATE_DIR, "state.json"), state)

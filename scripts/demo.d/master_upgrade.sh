@@ -1,6 +1,6 @@
 # Sourced by scripts/demo.sh: the master upgrade on the RPM host (real dnf/rpm,
 # createrepo_c; the chroot host has no LVM, so no snapshots here: the VM test
-# tests/integration/test_vm_master_upgrade.py proves those). The host is reset
+# VM proof tests/integration/vm_master_upgrade_pending.py is not collected yet). The host is reset
 # to the deployed state at the end.
 banner "Master upgrade: prepare -> update -> commit -> finalize on the RPM host (master)"
 master_root=.lab/default/nodes/master/root
