@@ -13,7 +13,7 @@ import time
 
 import yaml
 
-from lab import fixtures, nodes, vm
+from lab import fixtures, nodes, vm, vm_master
 from lab.common import (STATE_DIR, free_port, kill_rooted_in, load_json, log, mounts_under, pid_alive,
                         save_json, unmount_all, wait_port, write_file)
 
@@ -111,6 +111,7 @@ def cmd_up(args):
 
 
 def cmd_down(_args):
+    vm.vm_down(STATE_DIR, quiet=True)
     state = load_json(os.path.join(STATE_DIR, "state.json"), {"nodes": []})
     for node in state["nodes"]:
         nodes.stop_node(STATE_DIR, node["name"])
@@ -198,6 +199,11 @@ def cmd_vm_status(_args):
     return 0 if state["running"] else 1
 
 
+def cmd_vm_master(args):
+    vm_master.make_vm_master(STATE_DIR, args.mirror_state)
+    return 0
+
+
 def cmd_vm_image(_args):
     image = vm.build_image()
     print(image["image"])
@@ -224,6 +230,10 @@ def main(argv=None):
     sub.add_parser("vm-down", help="power the VM off, remove its overlay").set_defaults(func=cmd_vm_down)
     sub.add_parser("vm-status", help="show the VM").set_defaults(func=cmd_vm_status)
     sub.add_parser("vm-image", help="build (cached) the VM disk image only").set_defaults(func=cmd_vm_image)
+    master = sub.add_parser("vm-master", help="make the running VM a deployed master (vendor repository, "
+                                              "packages, services) served by the lab mirror")
+    master.add_argument("--mirror-state", help="state dir of the lab whose mirror serves the VM (default: this one)")
+    master.set_defaults(func=cmd_vm_master)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.error("the lab mounts overlays and chroots: run it as root")

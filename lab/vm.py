@@ -36,7 +36,7 @@ VM_PACKAGES = [
     "initramfs-tools", "ifupdown", "isc-dhcp-client", "openssh-server", "python3",
     "dnf", "rpm", "python3-dnf", "python3-rpm", "createrepo-c",
 ]
-IMAGE_VERSION = "1"
+IMAGE_VERSION = "2"
 DISK_SIZE = "4G"
 LAYOUT = {"boot_mib": 512, "lvs": [("root", "1800M"), ("var", "500M"), ("varlog", "200M")]}
 HOST_NAME = "master-vm"
@@ -49,6 +49,21 @@ iface lo inet loopback
 
 auto eth0
 iface eth0 inet dhcp
+"""
+
+# Debian's initramfs activates the VG from a udev rule with polling on: the pollers it forks
+# outlive the switch to the real root while the initramfs' udev is gone, wait forever for udev
+# cookies, hold the VG lock, and (when a merge of os/root is being finished) can leave the root
+# device suspended: the boot after a rollback hangs. dracut (the master's EL initramfs)
+# activates with --sysinit, which does not poll; this hook gives the VM the same behaviour, and
+# the merges are polled from the real root (lvm_snapshot state=absent does it).
+INITRAMFS_HOOK = r"""#!/bin/sh
+PREREQ="lvm2"
+prereqs() { echo "$PREREQ"; }
+case "$1" in prereqs) prereqs; exit 0 ;; esac
+rules="$DESTDIR/usr/lib/udev/rules.d/69-lvm.rules"
+[ -f "$rules" ] || exit 0
+sed -i 's|vgchange -aay --autoactivation event|vgchange -aay --poll n --autoactivation event|g' "$rules"
 """
 
 # Runs inside the builder VM as root (sent over SSH on stdin, never built from user data).
@@ -176,7 +191,7 @@ def stop_qemu(pid, key=None, port=None, timeout=90.0):
 
 def image_paths():
     base, layer = vm_layer()
-    key = digest("vm-image", IMAGE_VERSION, VM_PACKAGES, LAYOUT, DISK_SIZE, BUILD_SCRIPT, INTERFACES,
+    key = digest("vm-image", IMAGE_VERSION, VM_PACKAGES, LAYOUT, DISK_SIZE, BUILD_SCRIPT, INTERFACES, INITRAMFS_HOOK,
                  os.path.basename(layer), os.path.basename(base))
     folder = os.path.join(CACHE_DIR, "vm", "image-%s" % key)
     return base, layer, key, folder
@@ -250,7 +265,9 @@ def _build_image(base, layer, key, folder):
 
 
 def _customise(root, public_key):
-    """Things the image needs beyond the packages: network, hostname, root's key, no policy-rc.d."""
+    """Things the image needs beyond the packages: network, hostname, root's key, no policy-rc.d,
+    the initramfs hook (activation without polling)."""
+    write_file(os.path.join(root, "etc/initramfs-tools/hooks/fuel-lab-lvm-nopoll"), INITRAMFS_HOOK, 0o755)
     write_file(os.path.join(root, "etc/network/interfaces"), INTERFACES)
     write_file(os.path.join(root, "etc/hostname"), HOST_NAME + "\n")
     write_file(os.path.join(root, "etc/hosts"), "127.0.0.1 localhost\n127.0.1.1 %s\n" % HOST_NAME)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 
 LV_FIELDS = ("lv_name,vg_name,lv_attr,lv_size,origin,origin_size,data_percent,lv_tags,"
              "lv_device_open,lv_merging,lv_path")
@@ -48,6 +49,11 @@ def count_tag(name, count):
 def snapshot_name(origin, name):
     """Cosmetic name of a member; membership is decided by the tag, never by this name."""
     return "%s_%s_snap" % (origin, name)
+
+
+def dm_path(vg, lv):
+    """Device-mapper path of an LV (hyphens inside the names are doubled)."""
+    return "/dev/mapper/%s-%s" % (vg.replace("-", "--"), lv.replace("-", "--"))
 
 
 def validate_name(name):
@@ -259,6 +265,10 @@ def preflight_message(report):
     return "not enough free space for the snapshot set, nothing was created: " + "; ".join(parts)
 
 
+def describe_merges(views):
+    return ", ".join("%s/%s (%s%% left)" % (v["vg"], v["name"], v["fill_percent"]) for v in views)
+
+
 class SnapshotSet:
     """Operations on one named set; ``check_mode`` computes without running changing commands."""
 
@@ -346,18 +356,47 @@ class SnapshotSet:
         result["snapshots"] = self.members()[1]
         return result
 
-    def absent(self):
+    def merge_running(self, view):
+        """Whether the kernel is merging this member now (the origin's table became ``snapshot-merge``
+        at its activation), as opposed to a merge that waits for the origin's next activation."""
+        rc, out, _err = self.runner(["dmsetup", "table", dm_path(view["vg"], view["origin"])])
+        return rc == 0 and " snapshot-merge " in " %s " % out
+
+    def absent(self, merge_timeout=0, interval=5, sleep=time.sleep, clock=time.monotonic):
+        """Remove the set. Merges running in the kernel (a rollback after its reboot) are polled and
+        waited for up to ``merge_timeout`` seconds: LVM drops a merged snapshot only when it polls,
+        which the early-boot activation of the root and /var volumes does not do."""
         lvs, views, _counts = self.members()
-        merging = sorted("%s/%s" % (v["vg"], v["name"]) for v in views if v["merging"])
-        if merging:
+        merging = [v for v in views if v["merging"]]
+        waiting = sorted("%s/%s" % (v["vg"], v["name"]) for v in merging if not self.merge_running(v))
+        if waiting:
             raise LvmError("snapshot set %r is being merged back (a rollback waits for a reboot): %s; "
-                           "reboot to complete it" % (self.name, ", ".join(merging)))
+                           "reboot to complete it" % (self.name, ", ".join(waiting)))
+        finished = sorted("%s/%s" % (v["vg"], v["name"]) for v in merging)
+        if merging:
+            if merge_timeout <= 0 and not self.check_mode:
+                raise LvmError("the merge of %s into its origin is running; state=absent waits for it when "
+                               "merge_timeout is above 0" % describe_merges(merging), snapshots=views)
+            for vg in sorted({v["vg"] for v in merging}):
+                self._change(["vgchange", "--poll", "y", vg])
+            if self.check_mode:
+                return {"changed": True, "removed": [], "merges_finished": finished, "commands": self.commands,
+                        "snapshots": views}
+            deadline = clock() + merge_timeout
+            while merging:
+                if clock() >= deadline:
+                    raise LvmError("the merge of %s into its origin is still running after %d s; run state=absent "
+                                   "again later (merge_timeout sets the wait)" % (
+                                       describe_merges(merging), merge_timeout), snapshots=views)
+                sleep(interval)
+                lvs, views, _counts = self.members()
+                merging = [v for v in views if v["merging"]]
         removed = []
-        for lv in views + find_leftovers(lvs, self.name):
+        for lv in [v for v in views if not v["merging"]] + find_leftovers(lvs, self.name):
             self._change(["lvremove", "--yes", "%s/%s" % (lv["vg"], lv["name"])])
             removed.append("%s/%s" % (lv["vg"], lv["name"]))
-        return {"changed": bool(removed), "removed": removed, "commands": self.commands,
-                "snapshots": [] if not self.check_mode else views}
+        return {"changed": bool(removed or finished), "removed": removed, "merges_finished": finished,
+                "commands": self.commands, "snapshots": [] if not self.check_mode else views}
 
     def reverted(self, volumes=None):
         """Merge every member into its origin, or nothing at all when the set is not sound."""

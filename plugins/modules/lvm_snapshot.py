@@ -76,6 +76,16 @@ options:
       - With O(state=checked), a member filled above this percentage fails the check.
     type: float
     default: 80
+  merge_timeout:
+    description:
+      - With O(state=absent), seconds to wait for merges the kernel is running (a
+        rollback after its reboot). LVM is asked to poll them (C(vgchange --poll y)),
+        because it removes a merged snapshot only when it polls and the early-boot
+        activation of the root and /var volumes does not. C(0) fails at once while
+        a merge runs. A merge still waiting for its origin's next activation always
+        fails (reboot first).
+    type: int
+    default: 300
 extends_documentation_fragment:
   - fuel.lifecycle._attributes
   - fuel.lifecycle._attributes.PLATFORM
@@ -115,6 +125,12 @@ EXAMPLES = r"""
     name: upgrade
     state: absent
 
+- name: After the rollback's reboot, wait for the merges and remove what is left of the set
+  fuel.lifecycle.lvm_snapshot:
+    name: upgrade
+    state: absent
+    merge_timeout: 900
+
 - name: Roll back
   fuel.lifecycle.lvm_snapshot:
     name: upgrade
@@ -151,6 +167,11 @@ created:
   elements: str
 removed:
   description: Snapshots removed (state=absent).
+  returned: when state is absent
+  type: list
+  elements: str
+merges_finished:
+  description: Members whose running merge was polled and waited for until it finished (state=absent).
   returned: when state is absent
   type: list
   elements: str
@@ -200,6 +221,7 @@ def main():
                 "size": {"type": "str", "required": True},
             }},
             "fill_threshold": {"type": "float", "default": 80},
+            "merge_timeout": {"type": "int", "default": 300},
         },
         required_if=[("state", "present", ["volumes"])],
         supports_check_mode=True,
@@ -216,7 +238,9 @@ def main():
         if state == "present":
             result = snapset.present(params["volumes"])
         elif state == "absent":
-            result = snapset.absent()
+            if params["merge_timeout"] < 0:
+                module.fail_json(msg="merge_timeout: must be 0 or more seconds, got %d" % params["merge_timeout"])
+            result = snapset.absent(params["merge_timeout"])
         elif state == "reverted":
             result = snapset.reverted(params["volumes"])
         else:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 
+from lab.vm_master import MASTER_PACKAGES
+
 
 HOST = "master"
 NAILGUN = "/var/www/nailgun/centos/x86_64"
-INSTALLED = ["master-nailgun-app", "master-openssl", "master-coreutils", "master-dockerctl-tools",
-             "master-zz-scriptlet", "master-lab-services"]
+INSTALLED = MASTER_PACKAGES
 
 
 def make_master(lab, host=HOST):

@@ -52,6 +52,7 @@ class Replay:
         return 0, "", ""
 
     def changes(self):
+        """Every command but the lvs/vgs reports."""
         return [c for c in self.calls if c[0] not in ("lvs", "vgs")]
 
 
@@ -227,7 +228,68 @@ def test_absent_refuses_while_a_merge_waits_for_reboot():
     runner = Replay(ORIGINS + [member("root", 100 * MIB, attr="Swi-a-s---", merging="merging")])
     with pytest.raises(_lvm.LvmError, match="reboot to complete it"):
         _lvm.SnapshotSet(runner, "up").absent()
-    assert runner.changes() == []
+    assert [c[0] for c in runner.changes()] == ["dmsetup"]  # read only: the origin's table
+
+
+class MergingReplay(Replay):
+    """The kernel merges root (table snapshot-merge); LVM drops the member after ``polls_needed`` reads
+    following ``vgchange --poll y``."""
+
+    def __init__(self, lvs, running=True, polls_needed=2):
+        super().__init__(lvs)
+        self.running, self.polls_needed, self.polled = running, polls_needed, False
+
+    def __call__(self, argv):
+        if argv[0] == "dmsetup":
+            self.calls.append(argv)
+            target = "snapshot-merge" if self.running else "snapshot-origin"
+            return 0, "0 3686400 %s 253:3 253:4\n" % target, ""
+        if argv[0] == "vgchange":
+            self.polled = True
+        if argv[0] == "lvs" and self.polled:
+            self.polls_needed -= 1
+            if self.polls_needed < 0:
+                self.lvs = [lv for lv in self.lvs if not lv["lv_merging"]]
+        return super().__call__(argv)
+
+
+MERGING_ROOT = dict(member("root", 100 * MIB, attr="Swi-a-s---", merging="merging"), lv_name="[root_up_snap]")
+
+
+def test_absent_polls_a_running_merge_and_waits_for_it():
+    runner = MergingReplay(ORIGINS + [MERGING_ROOT])
+    naps = []
+    result = _lvm.SnapshotSet(runner, "up").absent(merge_timeout=60, sleep=naps.append, clock=lambda: 0)
+    assert ["dmsetup", "table", "/dev/mapper/os-root"] in runner.calls
+    assert runner.changes() == [["dmsetup", "table", "/dev/mapper/os-root"], ["vgchange", "--poll", "y", "os"]]
+    assert result["merges_finished"] == ["os/root_up_snap"] and result["changed"] is True
+    assert len(naps) == 3 and result["removed"] == []
+
+
+def test_absent_gives_up_on_a_merge_that_does_not_finish_and_removes_nothing():
+    runner = MergingReplay(ORIGINS + [MERGING_ROOT, member("var", 100 * MIB)], polls_needed=10 ** 6)
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(_lvm.LvmError, match=r"merge of os/root_up_snap \(0.01% left\) into its origin is still running after 30 s"):
+        _lvm.SnapshotSet(runner, "up").absent(merge_timeout=30, sleep=lambda _s: None, clock=lambda: next(clock))
+    assert not [c for c in runner.changes() if c[0] == "lvremove"]
+
+
+def test_absent_without_a_wait_refuses_a_running_merge_without_polling():
+    runner = MergingReplay(ORIGINS + [MERGING_ROOT])
+    with pytest.raises(_lvm.LvmError, match=r"os/root_up_snap \(0.01% left\) into its origin is running"):
+        _lvm.SnapshotSet(runner, "up").absent(merge_timeout=0)
+    assert [c[0] for c in runner.changes()] == ["dmsetup"]
+
+
+def test_absent_with_a_deferred_merge_asks_for_the_reboot_without_polling():
+    runner = MergingReplay(ORIGINS + [MERGING_ROOT], running=False)
+    with pytest.raises(_lvm.LvmError, match="reboot to complete it"):
+        _lvm.SnapshotSet(runner, "up").absent(merge_timeout=60, sleep=lambda _s: None)
+    assert [c[0] for c in runner.changes()] == ["dmsetup"]
+
+
+def test_dm_path_doubles_hyphens():
+    assert _lvm.dm_path("vg-a", "my-lv") == "/dev/mapper/vg--a-my--lv"
 
 
 def test_report_errors_surface_stderr():

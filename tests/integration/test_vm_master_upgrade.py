@@ -1,6 +1,4 @@
-"""NOT YET COLLECTED (named so pytest skips the file): the VM proof of the master upgrade, to be finished.
-
-The master upgrade in the qemu VM: real dnf/rpm, real LVM snapshots and merge, real reboot.
+"""The master upgrade in the qemu VM: real dnf/rpm, real LVM snapshots and merge, real reboot.
 
 One VM boot (the session's ``vm`` fixture) and one reboot:
 
@@ -21,20 +19,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 
 import pytest
 import yaml
 
 from labfixture import REPO
-from master_lab import INSTALLED
 from vmfixture import HOST, members
 
 pytestmark = pytest.mark.vm
 
 PLAYBOOK = "playbooks/master_upgrade.yml"
 VARS_FILE = "tests/integration/vars/master_upgrade_chroot.yml"
+VM_VARS_FILE = "tests/integration/vars/master_upgrade_vm.yml"
 SET = "master-upgrade"
 
 # Fixed test script: what the rollback must bring back, byte for byte.
@@ -47,61 +44,22 @@ cd /etc && find . -path ./resolv.conf -prune -o -path ./adjtime -prune -o -path 
 cd /boot && find . -path ./lost+found -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 """
 
-# Fixed test script: make the VM a deployed master (the RPM database knows the Debian userland,
-# the lab key, the local vendor repository and its packages, services running).
-SETUP = r"""
-rpm --import /srv/fuel-lab/keys/RPM-GPG-KEY-fuel-lab
-mkdir -p /etc/pki/rpm-gpg /etc/yum.repos.d /var/www/nailgun/centos
-cp /srv/fuel-lab/keys/RPM-GPG-KEY-fuel-lab /etc/pki/rpm-gpg/
-rm -rf /var/www/nailgun/centos/x86_64
-cp -a /srv/fuel-lab/rpm/master-nailgun /var/www/nailgun/centos/x86_64
-rpm -q fuel-lab-host-provides > /dev/null || rpm -i /srv/fuel-lab/host/fuel-lab-host-provides-1.0-1.noarch.rpm
-cat > /etc/yum.repos.d/nailgun.repo <<'REPO'
-[nailgun]
-name=Local vendor repository
-baseurl=file:///var/www/nailgun/centos/x86_64
-enabled=1
-gpgcheck=1
-gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-fuel-lab
-REPO
-dnf -y -q install {packages}
-/etc/init.d/rsyslog start
-/etc/init.d/monit start
-sync
-"""
-
 
 @pytest.fixture(scope="module")
 def master_vm(vm, lab):
-    www = lab.state["www"]
-    port = lab.mirror_url.rsplit(":", 1)[1]
-    # one tar stream over SSH: the VM is slow, a module run per file is not
-    tar = subprocess.run(["tar", "-C", www, "-cf", "-", "rpm/master-nailgun", "keys/RPM-GPG-KEY-fuel-lab",
-                          "host/fuel-lab-host-provides-1.0-1.noarch.rpm"], capture_output=True, check=True)
-    unpack = subprocess.run(vm.ssh_argv() + ["mkdir -p /srv/fuel-lab && tar -C /srv/fuel-lab -xf -"],
-                            input=tar.stdout, capture_output=True, check=False, timeout=600)
-    assert unpack.returncode == 0, unpack.stderr
-    vm.script(SETUP.replace("{packages}", " ".join(INSTALLED)))
-    vm.mirror = "http://10.0.2.2:%s" % port
+    """The session VM made a deployed master, served by the chroot lab's mirror."""
+    vm.lab("vm-master", "--mirror-state", lab.state_dir)
+    vm.mirror = yaml.safe_load(open(vm.inventory, encoding="utf-8"))["all"]["vars"]["fuel_lab_mirror_url"]
     return vm
 
 
 def phase(vm, name, **extra):
-    # the chroot host's variables, with the VM's parts switched on (all as one set of extra vars,
-    # so the overrides win)
-    with open(os.path.join(REPO, VARS_FILE), encoding="utf-8") as handle:
-        extra_vars = yaml.safe_load(handle)
-    extra_vars.update({
-        "phase": name, "fuel_master_hosts": HOST, "fuel_lab_mirror_url": vm.mirror,
-        "master_upgrade_boot_backup": True, "master_upgrade_reboot": True,
-        "master_upgrade_reboot_command": "systemctl reboot",
-        "master_upgrade_snapshot_volumes": [{"vg": "os", "lv": "root", "size": "400M"},
-                                            {"vg": "os", "lv": "var", "size": "200M"},
-                                            {"vg": "os", "lv": "varlog", "size": "64M"}],
-        "master_upgrade_report_dir": os.path.join(vm.state_dir, "reports")})
-    extra_vars.update(extra)
+    """One phase with the chroot host's variables and the VM's on top (both files, then the extras)."""
     started = time.monotonic()
-    run = vm.playbook(PLAYBOOK, extra_vars=extra_vars)
+    extra_vars = dict({"phase": name, "fuel_master_hosts": HOST,
+                       "master_upgrade_report_dir": os.path.join(vm.state_dir, "reports")}, **extra)
+    run = vm.playbook(PLAYBOOK, args=["-e", "@" + os.path.join(REPO, VARS_FILE),
+                                      "-e", "@" + os.path.join(REPO, VM_VARS_FILE), "-e", json.dumps(extra_vars)])
     vm.record("master upgrade phase %s (rc %d)" % (name, run.rc), time.monotonic() - started)
     return run
 
@@ -171,3 +129,6 @@ def test_full_path_commits(master_vm):
     assert vm.run(["test", "-e", "/var/lib/fuel-lifecycle/boot-backup/boot.tar"], check=False).returncode != 0
     assert service(vm, "rsyslog") == "running" and service(vm, "monit") == "running"
     assert (state(vm)["phase"], state(vm)["result"]) == ("finalize", "complete")
+    # the update ran under the snapshot guard: the fill of every member was sampled during it
+    assert sorted(state(vm)["data"]["snapshot_peak_fill"]) == [
+        "os/root_master-upgrade_snap", "os/var_master-upgrade_snap", "os/varlog_master-upgrade_snap"]
