@@ -200,6 +200,16 @@ def test_rerun_after_the_fix_completes_in_order(mulab, tmp_path):
     assert not os.path.exists(os.path.join(lab.root("ctrl-1"), LOCK.lstrip("/")))
     assert json.loads(lab.read("cmp-1", "/etc/ansible/facts.d/fuel_mu.fact"))["installed"]["id"] == 2
 
+    # Every node on MU 2: a rerun changes nothing, keeps the last run's record and the saved state.
+    kept = {host: lab.read(host, "/var/lib/fuel-lifecycle/mu/last-run.json") for host in ["ctrl-1", "cmp-3"]}
+    before = lab.read("cmp-1", "/var/lib/fuel-lifecycle/mu/packages-before-mu2.txt")
+    rerun = lab.playbook(MU_INSTALL, extra_vars=mu_vars(lab, str(tmp_path / "rerun")))
+    assert rerun.rc == 0, rerun
+    assert rerun.changed_hosts() == [], rerun
+    assert {host: lab.read(host, "/var/lib/fuel-lifecycle/mu/last-run.json") for host in kept} == kept
+    assert lab.read("cmp-1", "/var/lib/fuel-lifecycle/mu/packages-before-mu2.txt") == before
+    assert "fuel-lab-hook 1.0-0mos1" in before  # the state from before the first attempt
+
 
 def test_same_flow_on_the_rpm_host(mulab, tmp_path):
     lab = mulab
