@@ -204,8 +204,10 @@ def test_rerun_after_the_fix_completes_in_order(mulab, tmp_path):
     kept = {host: lab.read(host, "/var/lib/fuel-lifecycle/mu/last-run.json") for host in ["ctrl-1", "cmp-3"]}
     before = lab.read("cmp-1", "/var/lib/fuel-lifecycle/mu/packages-before-mu2.txt")
     rerun = lab.playbook(MU_INSTALL, extra_vars=mu_vars(lab, str(tmp_path / "rerun")))
-    assert rerun.rc == 0, rerun
-    assert rerun.changed_hosts() == [], rerun
+    # only the controller's report files change (tasks delegated to localhost)
+    problems = [line for line in rerun.output.splitlines()
+                if line.startswith(("fatal", "failed", "ERROR", "changed")) and "-> localhost]" not in line]
+    assert rerun.rc == 0 and problems == [], problems
     assert {host: lab.read(host, "/var/lib/fuel-lifecycle/mu/last-run.json") for host in kept} == kept
     assert lab.read("cmp-1", "/var/lib/fuel-lifecycle/mu/packages-before-mu2.txt") == before
     assert "fuel-lab-hook 1.0-0mos1" in before  # the state from before the first attempt
