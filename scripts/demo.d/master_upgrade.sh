@@ -3,7 +3,7 @@
 # served by the lab mirror. The VM boots from a fresh overlay of the cached
 # image each time and is powered off at the end (make lab-down also stops it).
 banner "Master upgrade in the VM: prepare -> update -> commit -> finalize"
-python -m lab vm-down > /dev/null
+python -m lab vm-down > /dev/null 2>&1
 python -m lab vm-up
 python -m lab vm-master
 vm_inventory=.lab/default/vm-inventory.yml
@@ -14,8 +14,8 @@ ansible-playbook playbooks/master_upgrade.yml "${master_vars[@]}" -e phase=commi
   | grep -o "phase 'commit' refused[^.]*" | head -n 1 | sed 's/^/  /' || true
 for phase in prepare update commit finalize; do
   started=$SECONDS
-  ansible-playbook playbooks/master_upgrade.yml "${master_vars[@]}" -e phase=$phase | grep -E '^master-vm +:' \
-    | sed "s/^/  $phase ($((SECONDS - started)) s): /"
+  recap=$(ansible-playbook playbooks/master_upgrade.yml "${master_vars[@]}" -e phase=$phase | grep -E '^master-vm +:')
+  printf '  %-9s %4d s  %s\n' "$phase" $((SECONDS - started)) "$recap"
 done
 cat build/reports/master-upgrade-master-vm-1.md
 python -m lab vm-down

@@ -1,8 +1,9 @@
 # Sourced by scripts/demo.sh: a maintenance update rolled out on the apt nodes
 # of environment 1 (primary controller first, then batches), the affected
-# services restarted, the MU recorded on every node. The nodes are reset to the
-# deployed state at the end.
+# services restarted, the MU recorded on every node. The nodes start from, and
+# are reset to, the deployed state.
 banner "Maintenance update: MU 1 -> MU 2 on the apt nodes of env_1, rolling"
+python -m lab reset ctrl-1 cmp-1 cmp-2 2> /dev/null
 mirror=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["mirror_url"])' .lab/default/state.json)
 cat > build/reports/mu-demo.yml <<YAML
 fuel_mu_env: "1"
@@ -23,4 +24,4 @@ ansible-playbook playbooks/mu_check.yml -e @build/reports/mu-demo.yml > /dev/nul
 cat build/reports/mu-check.md
 ansible-playbook playbooks/mu_install.yml -e @build/reports/mu-demo.yml | grep -E '^[a-z0-9-]+ +:' | sed 's/^/  /'
 cat build/reports/mu-install.md
-python -m lab reset ctrl-1 cmp-1 cmp-2
+python -m lab reset ctrl-1 cmp-1 cmp-2 2> /dev/null
