@@ -266,7 +266,8 @@ def preflight_message(report):
 
 
 def describe_merges(views):
-    return ", ".join("%s/%s (%s%% left)" % (v["vg"], v["name"], v["fill_percent"]) for v in views)
+    return ", ".join("%s/%s (%s%% left)" % (v["vg"], v["name"], "?" if v["fill_percent"] is None else v["fill_percent"])
+                     for v in views)
 
 
 class SnapshotSet:
