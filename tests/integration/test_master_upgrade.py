@@ -72,6 +72,8 @@ def test_full_path_prepare_update_commit_finalize(lab, tmp_path):
     assert (service(lab, "rsyslog"), service(lab, "monit")) == ("stopped", "stopped")
     assert state(lab)["data"]["services_stopped"] == ["monit", "rsyslog"]
     assert not os.path.exists(lab.root(HOST) + STATE + ".lock")
+    rerun = phase(lab, "prepare")
+    assert rerun.rc == 0 and rerun.changed_hosts() == [] and "phase prepare is already complete" in rerun.output
 
     run = phase(lab, "commit")
     assert run.rc != 0 and "phase 'commit' refused: current phase is 'prepare' (complete)" in run.output, run
@@ -103,6 +105,8 @@ def test_full_path_prepare_update_commit_finalize(lab, tmp_path):
     assert versions(lab) == after
 
     assert phase(lab, "commit").rc == 0
+    rerun = phase(lab, "commit")
+    assert rerun.rc == 0 and rerun.changed_hosts() == [], rerun
     run = phase(lab, "rollback")
     assert run.rc != 0 and "phase 'rollback' refused: current phase is 'commit' (complete)" in run.output, run
 
@@ -116,6 +120,10 @@ def test_full_path_prepare_update_commit_finalize(lab, tmp_path):
     assert [report["phases"][p]["result"] for p in ("prepare", "update", "commit", "finalize")] == ["complete"] * 4
     markdown = (tmp_path / "master-upgrade-master-1.md").read_text()
     assert "| master-openssl | 0:1.0.2-1.noarch | 0:1.0.2-5.noarch |" in markdown
+    rerun = phase(lab, "finalize", report_dir=tmp_path / "rerun")
+    assert rerun.rc == 0 and (service(lab, "rsyslog"), service(lab, "monit")) == ("running", "running")
+    assert [line for line in rerun.output.splitlines()
+            if line.startswith("changed") and "-> localhost]" not in line] == [], rerun
     record = state(lab)
     assert [(e["phase"], e["event"]) for e in record["history"]] == [
         ("prepare", "begin"), ("prepare", "complete"), ("update", "begin"), ("update", "complete"),
