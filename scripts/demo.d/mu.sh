@@ -14,7 +14,7 @@ fuel_mu_apt_repos:
   - {uri: "$mirror/deb/mu2", suite: mos9.0-mu2, section: main, signed_by: /etc/apt/keyrings/fuel-lab.gpg}
 YAML
 ansible env_1 -m ansible.builtin.apt -a "name=fuel-lab-libsvc,fuel-lab-idlesvc,fuel-lab-hook update_cache=true" \
-  | grep -E '^[a-z0-9-]+ \|' | sed 's/^/  installed the MU 1 services: /'
+  | grep -oE '^[a-z0-9-]+ \| [A-Z]+' | sed 's/^/  installed the MU 1 services: /'
 for node in ctrl-1 cmp-1 cmp-2; do
   for daemon in fuel-lab-libsvc fuel-lab-idlesvc; do
     chroot ".lab/default/nodes/$node/root" "/etc/init.d/$daemon" start > /dev/null

@@ -32,6 +32,11 @@ def test_guard_stops_the_writer_before_the_snapshot_overflows(vm):
         before = vm.script(DIGEST).stdout
         run = vm.playbook(play([
             {"name": "Take", "fuel.lifecycle.lvm_snapshot": SNAP},
+            {"name": "Refuse a threshold of 100", "fuel.lifecycle.snapshot_guard": {
+                "name": "guarded", "argv": ["touch", "/var/tmp/guard-must-not-run"], "fill_threshold": 100},
+             "ignore_errors": True},
+            {"name": "Refuse an empty command", "fuel.lifecycle.snapshot_guard": {"name": "guarded", "argv": []},
+             "ignore_errors": True},
             {"name": "Write under the guard", "fuel.lifecycle.snapshot_guard": {
                 "name": "guarded", "argv": WRITER, "fill_threshold": 80, "interval": 0.5, "grace": 10},
              "ignore_errors": True},
@@ -42,6 +47,8 @@ def test_guard_stops_the_writer_before_the_snapshot_overflows(vm):
              "ignore_errors": True},
         ]))
         assert run.rc == 0, run
+        assert "fill_threshold: must be below 100" in result(run, "Refuse a threshold of 100")["result"]["msg"]
+        assert result(run, "Refuse an empty command")["result"]["msg"] == "argv: the command is empty"
         stopped = result(run, "Write under the guard")
         assert stopped["status"] == "ignored", stopped
         guard = stopped["result"]
