@@ -66,7 +66,8 @@ def make_vm_master(state_dir, mirror_state_dir=None):
         raise RuntimeError("vm-master: setup failed (rc %d): %s%s" % (
             setup.returncode, setup.stdout, setup.stderr[-4000:]))
     mirror = "http://%s:%d" % (GUEST_HOST_ALIAS, lab_state["mirror_port"])
-    inventory = yaml.safe_load(open(machine["inventory"], encoding="utf-8"))
+    with open(machine["inventory"], encoding="utf-8") as handle:
+        inventory = yaml.safe_load(handle)
     inventory["all"]["vars"]["fuel_lab_mirror_url"] = mirror
     write_file(machine["inventory"], yaml.safe_dump(inventory, sort_keys=False))
     log("vm-master: %s is a deployed master (vendor repository, %d packages, services); mirror %s" % (

@@ -49,7 +49,8 @@ cd /boot && find . -path ./lost+found -prune -o -type f -print0 | LC_ALL=C sort 
 def master_vm(vm, lab):
     """The session VM made a deployed master, served by the chroot lab's mirror."""
     vm.lab("vm-master", "--mirror-state", lab.state_dir)
-    vm.mirror = yaml.safe_load(open(vm.inventory, encoding="utf-8"))["all"]["vars"]["fuel_lab_mirror_url"]
+    with open(vm.inventory, encoding="utf-8") as handle:
+        vm.mirror = yaml.safe_load(handle)["all"]["vars"]["fuel_lab_mirror_url"]
     return vm
 
 
