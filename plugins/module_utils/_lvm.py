@@ -26,6 +26,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+.-]{0,63}$")
 LV_NAME_RE = re.compile(r"^[A-Za-z0-9+_.-]+$")
 SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bBsSkKmMgGtTpP]?)\s*$")
 PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*(ORIGIN|FREE)\s*$", re.IGNORECASE)
+C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 UNITS = {"": 1024 ** 2, "b": 1, "s": 512, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4,
          "p": 1024 ** 5}
 
@@ -160,6 +161,24 @@ def member_view(lv, threshold=None):
     if threshold is not None:
         view["above_threshold"] = (lv["fill_percent"] or 0) > threshold
     return view
+
+
+def member_problem(view, threshold=None):
+    """Why one member fails a check: invalid, or filled above ``threshold`` (None: not checked)."""
+    where = "%s/%s (snapshot of %s)" % (view["vg"], view["name"], view["origin"])
+    if not view["valid"]:
+        return "%s is invalid: it overflowed" % where
+    if threshold is not None and (view["fill_percent"] or 0) > threshold:
+        return "%s is %.1f%% full, above the %s%% threshold" % (where, view["fill_percent"] or 0, threshold)
+    return None
+
+
+def module_runner(module):
+    """A ``runner(argv)`` over an AnsibleModule: the binary from PATH, C locale, rc not checked."""
+    def runner(argv):
+        path = module.get_bin_path(argv[0], required=True)
+        return module.run_command([path] + list(argv[1:]), environ_update=C_LOCALE, check_rc=False)
+    return runner
 
 
 def find_leftovers(lvs, name):
@@ -314,13 +333,7 @@ class SnapshotSet:
             problems.append("members disagree about the set size: %s" % sorted(counts))
         if views and len(views) != expected:
             problems.append("snapshot set %r is incomplete: %d of %d members" % (self.name, len(views), expected))
-        for view in views:
-            if not view["valid"]:
-                problems.append("%s/%s (snapshot of %s) is invalid: it overflowed" % (
-                    view["vg"], view["name"], view["origin"]))
-            elif threshold is not None and view.get("above_threshold"):
-                problems.append("%s/%s (snapshot of %s) is %.1f%% full, above the %s%% threshold" % (
-                    view["vg"], view["name"], view["origin"], view["fill_percent"] or 0, threshold))
+        problems.extend(p for p in (member_problem(view, threshold) for view in views) if p)
         return {"snapshots": views, "leftovers": leftovers, "expected_members": expected, "complete": bool(views) and len(views) == expected
                 and len(counts) <= 1, "valid": all(v["valid"] for v in views), "problems": problems}
 

@@ -19,6 +19,8 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.fuel.lifecycle.plugins.module_utils._lvm import C_LOCALE, member_problem
+
 OUTPUT_TAIL = 64 * 1024
 
 
@@ -29,21 +31,9 @@ def _tail(handle):
     return handle.read().decode("utf-8", "replace")
 
 
-def over_threshold(views, threshold):
-    """Members that are invalid or filled above the threshold, as messages."""
-    found = []
-    for view in views:
-        where = "%s/%s (snapshot of %s)" % (view["vg"], view["name"], view["origin"])
-        if not view["valid"]:
-            found.append("%s is invalid: it overflowed" % where)
-        elif (view["fill_percent"] or 0) > threshold:
-            found.append("%s is %.1f%% full, above the %s%% threshold" % (where, view["fill_percent"], threshold))
-    return found
-
-
-def run_guarded(argv, read_views, threshold, interval=2.0, timeout=0, grace=30, env=None,
+def run_guarded(argv, read_views, threshold, interval=2.0, timeout=0, grace=30,
                 popen=subprocess.Popen, clock=time.monotonic, sleep=time.sleep):
-    """Run ``argv``; every ``interval`` seconds ``read_views()`` gives the set's members.
+    """Run ``argv`` in the C locale; every ``interval`` seconds ``read_views()`` gives the set's members.
 
     Returns a dict: rc, stdout, stderr (tails), aborted (why, or None), peak_fill
     (highest fill seen per member), samples, seconds.
@@ -53,7 +43,8 @@ def run_guarded(argv, read_views, threshold, interval=2.0, timeout=0, grace=30, 
     aborted = None
     started = clock()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        proc = popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=dict(os.environ, **C_LOCALE),
+                     start_new_session=True)
         try:
             while True:
                 views = read_views()
@@ -61,7 +52,7 @@ def run_guarded(argv, read_views, threshold, interval=2.0, timeout=0, grace=30, 
                 for view in views:
                     key = "%s/%s" % (view["vg"], view["name"])
                     peak[key] = max(peak.get(key, 0.0), view["fill_percent"] or 0.0)
-                problems = over_threshold(views, threshold)
+                problems = [p for p in (member_problem(view, threshold) for view in views) if p]
                 if problems:
                     aborted = "; ".join(problems)
                     break

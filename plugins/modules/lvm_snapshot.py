@@ -205,9 +205,7 @@ commands:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fuel.lifecycle.plugins.module_utils._lvm import LvmError, SnapshotSet
-
-C_ENV = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
+from ansible_collections.fuel.lifecycle.plugins.module_utils._lvm import LvmError, SnapshotSet, module_runner
 
 
 def main():
@@ -227,13 +225,9 @@ def main():
         supports_check_mode=True,
     )
 
-    def runner(argv):
-        path = module.get_bin_path(argv[0], required=True)
-        return module.run_command([path] + list(argv[1:]), environ_update=C_ENV, check_rc=False)
-
     params = module.params
     try:
-        snapset = SnapshotSet(runner, params["name"], check_mode=module.check_mode)
+        snapset = SnapshotSet(module_runner(module), params["name"], check_mode=module.check_mode)
         state = params["state"]
         if state == "present":
             result = snapset.present(params["volumes"])

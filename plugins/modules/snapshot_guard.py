@@ -118,13 +118,9 @@ cmd:
   elements: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fuel.lifecycle.plugins.module_utils._lvm import LvmError, SnapshotSet
+from ansible_collections.fuel.lifecycle.plugins.module_utils._lvm import LvmError, SnapshotSet, module_runner
 from ansible_collections.fuel.lifecycle.plugins.module_utils._snapshot_guard import run_guarded
-
-C_ENV = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 
 
 def main():
@@ -151,11 +147,7 @@ def main():
         module.fail_json(msg="fill_threshold: must be below 100 (a full snapshot is already lost), got %s"
                          % params["fill_threshold"])
 
-    def runner(cmd):
-        path = module.get_bin_path(cmd[0], required=True)
-        return module.run_command([path] + list(cmd[1:]), environ_update=C_ENV, check_rc=False)
-
-    snapset = SnapshotSet(runner, params["name"])
+    snapset = SnapshotSet(module_runner(module), params["name"])
 
     def read_views():
         return snapset.members()[1]
@@ -172,10 +164,9 @@ def main():
         module.exit_json(changed=True, cmd=argv, peak_fill=peak, msg="check mode: the command did not run")
 
     executable = module.get_bin_path(argv[0], required=True)
-    env = dict(os.environ, **C_ENV)
     try:
         result = run_guarded([executable] + list(argv[1:]), read_views, params["fill_threshold"],
-                             interval=params["interval"], timeout=params["timeout"], grace=params["grace"], env=env)
+                             interval=params["interval"], timeout=params["timeout"], grace=params["grace"])
     except LvmError as exc:
         module.fail_json(msg="reading the snapshot set failed while %s ran (it was stopped): %s" % (argv[0], exc),
                          cmd=argv)
