@@ -18,18 +18,16 @@ pytestmark = pytest.mark.vm
 
 SNAP = {"name": "guarded", "volumes": [{"vg": "os", "lv": "guardtest", "size": "16M"}]}
 
-# Fixed test scripts and command: the scratch LV, the paced writer, the digest compared.
-CREATE = "lvcreate --yes -L 64M -n guardtest os > /dev/null\ndd if=/dev/zero of=/dev/os/guardtest bs=1M count=64 status=none\n"
+# The scratch LV and the fixed command that writes into it, paced.
+LV = "guardtest"
 WRITER = ["sh", "-c", "i=0; while [ $i -lt 60 ]; do dd if=/dev/urandom of=/dev/os/guardtest bs=1M count=1 seek=$i "
           "conv=notrunc oflag=direct status=none; echo $i; i=$((i+1)); sleep 0.2; done"]
-DIGEST = "sha256sum < /dev/os/guardtest\n"
 
 
 def test_guard_stops_the_writer_before_the_snapshot_overflows(vm):
     started = time.monotonic()
-    vm.script(CREATE)
-    try:
-        before = vm.script(DIGEST).stdout
+    with vm.scratch_lv(LV):
+        before = vm.lv_digest(LV)
         run = vm.playbook(play([
             {"name": "Take", "fuel.lifecycle.lvm_snapshot": SNAP},
             {"name": "Refuse a threshold of 100", "fuel.lifecycle.snapshot_guard": {
@@ -72,7 +70,5 @@ def test_guard_stops_the_writer_before_the_snapshot_overflows(vm):
             "name": "guarded", "state": "absent", "merge_timeout": 300}}]))
         assert run.rc == 0, run
         assert members(vm, "guarded") == []
-        assert vm.script(DIGEST).stdout == before
-    finally:
-        vm.run(["lvremove", "--yes", "os/guardtest"], check=False)
+        assert vm.lv_digest(LV) == before
     vm.record("scenario g (snapshot guard)", time.monotonic() - started)

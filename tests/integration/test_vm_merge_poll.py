@@ -20,17 +20,15 @@ pytestmark = pytest.mark.vm
 
 SNAP = {"name": "polled", "volumes": [{"vg": "os", "lv": "mergetest", "size": "32M"}]}
 
-# Fixed test scripts: a scratch LV with known content; then the change the merge must undo.
-CREATE = "lvcreate --yes -L 64M -n mergetest os > /dev/null\ndd if=/dev/zero of=/dev/os/mergetest bs=1M count=64 status=none\n"
+# The scratch LV and the fixed script of the change the merge must undo.
+LV = "mergetest"
 CHANGE = "dd if=/dev/urandom of=/dev/os/mergetest bs=1M count=24 status=none\nsync\nlvchange -an os/mergetest\n"
-DIGEST = "sha256sum < /dev/os/mergetest\n"
 
 
 def test_absent_polls_the_merge_activation_left_unpolled(vm):
     started = time.monotonic()
-    vm.script(CREATE)
-    try:
-        before = vm.script(DIGEST).stdout
+    with vm.scratch_lv(LV):
+        before = vm.lv_digest(LV)
         run = vm.playbook(play([{"name": "Take", "fuel.lifecycle.lvm_snapshot": SNAP}]))
         assert run.rc == 0, run
         vm.script(CHANGE)
@@ -62,7 +60,5 @@ def test_absent_polls_the_merge_activation_left_unpolled(vm):
         assert result(run, "Remove again")["result"]["changed"] is False
         assert members(vm, "polled") == []
         assert "linear" in vm.run(["dmsetup", "table", "/dev/mapper/os-mergetest"]).stdout
-        assert vm.script(DIGEST).stdout == before
-    finally:
-        vm.run(["lvremove", "--yes", "os/mergetest"], check=False)
+        assert vm.lv_digest(LV) == before
     vm.record("scenario f (unpolled merge)", time.monotonic() - started)

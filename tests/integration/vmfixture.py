@@ -8,6 +8,7 @@ are appended to ``<state>/vm/timings.json`` and printed at the end of the sessio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -103,6 +104,19 @@ class VM(Lab):
         self.record("reboot stalled, power-cycled after", timeout)
         if self.boot_id() == old:
             raise AssertionError("the VM did not reboot; serial log %s" % self.info.get("serial_log"))
+
+    @contextlib.contextmanager
+    def scratch_lv(self, name, size_mib=64):
+        """A zero-filled LV ``os/<name>`` for one scenario, removed afterwards whatever happens."""
+        self.run(["lvcreate", "--yes", "-L", "%dM" % size_mib, "-n", name, "os"])
+        try:
+            self.run(["dd", "if=/dev/zero", "of=/dev/os/" + name, "bs=1M", "count=%d" % size_mib, "status=none"])
+            yield
+        finally:
+            self.run(["lvremove", "--yes", "os/" + name], check=False)
+
+    def lv_digest(self, name):
+        return self.run(["sha256sum", "/dev/os/" + name]).stdout
 
     def lvs(self):
         proc = self.run(["lvs", "-a", "--reportformat", "json", "--units", "b", "--nosuffix", "-o",
