@@ -22,7 +22,7 @@ lab-status:
 	.venv/bin/python -m lab status
 
 clean: lab-down
-	rm -rf build .venv
+	rm -rf build .venv .venv-sanity .venv-legacy
 
 # Benchmarks print figures; they are never part of `make test`.
 # `make bench-versions` runs benchmarks/versions.py, and so on.
