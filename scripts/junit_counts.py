@@ -1,9 +1,9 @@
 """Print "<passed> <failed> <skipped> <xfailed> <xpassed>" from a pytest JUnit XML file.
 
 Counted per test case. The test command runs pytest with xfail_strict, so an
-XPASS is reported as a failed test, which JUnit records as <skipped> with
-pytest's "passes unexpectedly" message: counted here as xpassed (and by the
-test command as a failure), never as a pass. A missing or unreadable file is
+XPASS is a failed test, recorded as <failure message="[XPASS(strict)] ...">
+(older pytest: <skipped> "passes unexpectedly"): counted here as xpassed, not
+as failed (the test command adds it to the failures), never as a pass. A missing or unreadable file is
 an error (exit status 1): the step that produced it then fails.
 """
 
@@ -11,6 +11,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 XPASS_MESSAGE = "xfail-marked test passes unexpectedly"
+XPASS_STRICT = "[XPASS(strict)]"
 
 
 def counts(path):
@@ -22,7 +23,10 @@ def counts(path):
     for suite in suites:
         for case in suite.iter("testcase"):
             tags = {child.tag: child for child in case}
-            if "failure" in tags or "error" in tags:
+            if "failure" in tags and (tags["failure"].get("message") or "").startswith(XPASS_STRICT) \
+                    and "error" not in tags:
+                tally["xpassed"] += 1
+            elif "failure" in tags or "error" in tags:
                 tally["failed"] += 1
             elif "skipped" in tags:
                 skipped = tags["skipped"]
