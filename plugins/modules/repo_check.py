@@ -209,10 +209,13 @@ def run(module):
     params = module.params
     try:
         entries = rs.normalize([rs.entry_from_params(p) for p in params["repos"]])
-        for requirement in params["packages"]:
-            rc.parse_requirement(requirement)
-    except (rs.RepoSetError, ValueError) as exc:
+    except rs.RepoSetError as exc:
         module.fail_json(msg=str(exc))
+    for number, requirement in enumerate(params["packages"]):
+        try:
+            rc.parse_requirement(requirement)
+        except ValueError as exc:
+            module.fail_json(msg="packages[%d]: %s" % (number, exc))
     if params["timeout"] < 1 or params["timeout"] > 3600:
         module.fail_json(msg="timeout: %d is not between 1 and 3600 seconds" % params["timeout"])
     if params["architecture"] is not None and not rs._ARCH.match(params["architecture"]):  # pylint: disable=protected-access
