@@ -42,10 +42,6 @@ import zlib
 import xml.etree.ElementTree as ET
 
 from ._files import TEXT_TYPE
-from ._versions import VersionError, deb_compare, parse_rpm, rpm_compare
-
-from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit  # pylint: disable=import-error
-
 
 def _optional_module(*names):
     """The first of ``names`` that imports (xz support: lzma on Python 3, backports.lzma on 2.7)."""
@@ -58,6 +54,9 @@ def _optional_module(*names):
 
 
 lzma = _optional_module("lzma", "backports.lzma")
+# urllib.parse on Python 3; urlparse and urllib on 2.7 (no Ansible import: the unit logic runs anywhere).
+urlsplit = _optional_module("urllib.parse", "urlparse").urlsplit
+unquote = _optional_module("urllib.parse", "urllib").unquote
 
 _REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 _COMMON_NS = "{http://linux.duke.edu/metadata/common}"
@@ -742,12 +741,20 @@ def parse_requirement(text):
     return name, op, version
 
 
+def _versions():
+    """The version-order module, imported when packages are resolved (not needed to check metadata)."""
+    from . import _versions as versions  # pylint: disable=import-outside-toplevel
+    return versions
+
+
 def compare_for_requirement(kind, candidate, wanted):
     """Order of ``candidate`` against a requirement's version.
 
     rpm: like rpm's dependency matching, a requirement without a release compares
     epoch and version only. deb: dpkg's order of the full versions.
     """
+    versions = _versions()
+    deb_compare, parse_rpm, rpm_compare = versions.deb_compare, versions.parse_rpm, versions.rpm_compare
     if kind != "rpm":
         return deb_compare(candidate, wanted)
     if parse_rpm(wanted)[2] is None:
@@ -767,6 +774,7 @@ def resolve(requirements, indexes, kind):
     An unmet requirement also lists ``available``: every version of that name the set has.
     """
     results = []
+    version_error = _versions().VersionError if requirements else ValueError
     for text in requirements:
         name, op, version = parse_requirement(text)
         found, available = [], []
@@ -776,7 +784,7 @@ def resolve(requirements, indexes, kind):
                 try:
                     if op is None or _OPS[op](compare_for_requirement(kind, candidate, version)):
                         found.append({"repo": repo, "version": candidate})
-                except VersionError:
+                except version_error:
                     continue
         result = {"requirement": text, "name": name, "satisfied": bool(found), "found": found}
         if not found:

@@ -20,18 +20,28 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import errno
+import importlib
 import os
 import re
 import shutil
 import stat
-
-from ansible.module_utils.six.moves.urllib.parse import urlsplit  # pylint: disable=import-error
 
 from ._files import CONTROL_NO_NEWLINE_RE, NAME_MAX, TEXT_TYPE, FileProblem, atomic_write, makedirs, read_text
 from ._repo_files import (DEB_LINE, deb822_fields, parse_apt_deb822, parse_apt_preferences, parse_apt_sources_list,
                           parse_ini)
 
 STRING_TYPES = (str, TEXT_TYPE)
+
+
+def _url_module():
+    """urllib.parse (Python 3) or urlparse (2.7), without importing Ansible."""
+    try:
+        return importlib.import_module("urllib.parse")
+    except ImportError:
+        return importlib.import_module("urlparse")
+
+
+urlsplit = _url_module().urlsplit
 
 CLASSES = ("upstream", "extra", "vendor", "holdback", "developer")
 # yum/dnf: 1-99, the lower value wins.
