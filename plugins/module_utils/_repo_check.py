@@ -933,6 +933,7 @@ class Checker(object):
             result["problems"].append(str(exc))
             result["signature"] = "invalid: %s" % exc
             return result, {}, None
+        result["release"] = dict((key, fields.get(key)) for key in ("origin", "label", "suite", "codename"))
         result["problems"] += release_problems(fields, entry["suite"], entry["section"])
         if self.verify_signatures:
             result["signature"] = self._deb_signature(entry, dists, raw, signed)

@@ -124,7 +124,8 @@ RETURN = r"""
 repos:
   description:
     - One result per checked repository. C(packages) counts the packages of its index, read only when
-      O(packages) is given.
+      O(packages) is given (or O(verify_indexes)). Deb entries also give C(release) (C(origin),
+      C(label), C(suite), C(codename) of the Release file) and C(pin) (the pin checked against it).
   returned: always
   type: list
   elements: dict
