@@ -43,6 +43,7 @@ import xml.etree.ElementTree as ET
 
 from ._files import TEXT_TYPE
 
+
 def _optional_module(*names):
     """The first of ``names`` that imports (xz support: lzma on Python 3, backports.lzma on 2.7)."""
     for name in names:
@@ -187,7 +188,7 @@ class Fetcher(object):
         except Exception as exc:  # pylint: disable=broad-except
             status = getattr(exc, "code", None)
             if isinstance(status, int) and 100 <= status < 600:
-                raise FetchError(url, "HTTP %d %s" % (status, getattr(exc, "msg", "") or ""), status)
+                raise FetchError(url, "HTTP %s %s" % (status, getattr(exc, "msg", "") or ""), status)
             reason = getattr(exc, "reason", None) or exc
             raise FetchError(url, text_of(str(reason)) or type(exc).__name__)
         return total

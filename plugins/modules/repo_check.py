@@ -82,12 +82,12 @@ options:
   fail_on_problem:
     description:
       - Fail the task when a repository is unreachable, invalid or a package is missing.
+    type: bool
+    default: false
 notes:
   - Fetches C(http), C(https), C(file) and C(copy) URIs; an entry with another scheme is refused.
   - Redirects are followed up to urllib's bound (10); metadata files are capped at 16 MiB,
     an index at the size its signed metadata gives.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - fuel.lifecycle._repo_set
   - fuel.lifecycle._attributes
@@ -267,8 +267,8 @@ def run(module):
         if invalid:
             parts.append("invalid: %s" % ", ".join(invalid))
         if missing:
-            parts.append("missing packages: %s" % "; ".join(rc.describe_missing(p) for p in packages
-                                                              if not p["satisfied"]))
+            unmet = [rc.describe_missing(p) for p in packages if not p["satisfied"]]
+            parts.append("missing packages: %s" % "; ".join(unmet))
         module.fail_json(msg="repository check failed: " + "; ".join(parts), **outcome)
     module.exit_json(**outcome)
 
