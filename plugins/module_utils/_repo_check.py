@@ -856,7 +856,10 @@ class Checker(object):
         if self.verify_signatures and entry.get("gpgkey"):
             result["signature"] = self._rpm_signature(entry, url, repomd)
         index = {}
-        if self.read_indexes:
+        if result["signature"].startswith("invalid"):
+            if self.read_indexes:
+                result["problems"].append("primary metadata not read: the repomd.xml signature is invalid")
+        elif self.read_indexes:
             if not checksum:
                 result["problems"].append("repomd.xml gives no checksum for %s" % href)
             else:
@@ -939,7 +942,11 @@ class Checker(object):
         if self.verify_signatures:
             result["signature"] = self._deb_signature(entry, dists, raw, signed)
         index = {}
-        if self.read_indexes and entry["type"] == "deb":
+        if result["signature"].startswith("invalid"):
+            # APT uses nothing of a repository whose Release does not verify: neither does the check.
+            if self.read_indexes:
+                result["problems"].append("package indexes not read: the Release signature is invalid")
+        elif self.read_indexes and entry["type"] == "deb":
             index = self._deb_indexes(entry, dists, fields, result)
         return result, index, fields
 
