@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Record and guard the phases of the master node upgrade."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: upgrade_state
@@ -18,6 +20,10 @@ description:
     C(prepare)|C(update) -> C(rollback) -> C(finalize); after C(finalize)
     a new cycle may start with C(prepare). Any other phase is refused with a
     message naming the current phase, before anything changes."
+  - "C(recover) is the way forward when a rollback is impossible: it is
+    allowed only when C(rollback) failed with C(rollback_impossible) recorded
+    in the data (O(data)), and then it is the only phase allowed; after it a
+    new cycle may start with C(prepare)."
   - A phase that failed (or whose run was interrupted) stays current and is
     resumed by beginning it again; C(prepare) and C(update) may also be left
     for C(rollback). Beginning a phase that is already complete changes
@@ -39,7 +45,7 @@ options:
   phase:
     description: The phase to begin, complete or mark failed. Required unless O(state) is V(query) or V(unlock).
     type: str
-    choices: [prepare, update, commit, rollback, finalize]
+    choices: [prepare, update, commit, rollback, recover, finalize]
   state:
     description:
       - V(begin) starts the phase (or resumes it after a failure) and takes the lock.
@@ -183,6 +189,7 @@ lock_path:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fuel.lifecycle.plugins.module_utils._files import FileProblem
 from ansible_collections.fuel.lifecycle.plugins.module_utils._upgrade_state import PHASES, StateError, execute
 
 
@@ -207,10 +214,13 @@ def main():
     )
     try:
         result = execute(module.params, module.check_mode)
-    except StateError as exc:
+    except (StateError, FileProblem) as exc:
         module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg="cannot read or write the upgrade state: %s" % exc)
+    except (OSError, IOError) as exc:
+        module.fail_json(msg="cannot read or write the upgrade state %s: %s" % (module.params["path"], exc))
+    except Exception as exc:  # pylint: disable=broad-except  the module edge: never a traceback
+        module.fail_json(msg="upgrade state %s: unexpected error: %s: %s" % (module.params["path"],
+                                                                             type(exc).__name__, exc))
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)

@@ -52,8 +52,8 @@ class Replay:
         return 0, "", ""
 
     def changes(self):
-        """Every command but the lvs/vgs reports."""
-        return [c for c in self.calls if c[0] not in ("lvs", "vgs")]
+        """Every command but the lvs/vgs/lvmconfig reports."""
+        return [c for c in self.calls if c[0] not in ("lvs", "vgs", "lvmconfig")]
 
 
 VOLUMES = [{"vg": "os", "lv": "root", "size": "10%ORIGIN"}, {"vg": "os", "lv": "var", "size": "100M"},
