@@ -12,6 +12,7 @@ A case file (``<module>.yaml`` next to the test) is a list of cases:
                   the last one repeated (for commands sampled a varying number of times)
 ``expect``        keys the result must have with these values (``{tmp}`` substituted)
 ``msg``           a text the failure message must contain (the case must fail)
+``msg_not``       texts the failure message must not contain
 ``tree``          ``unchanged`` (the scratch tree byte-identical afterwards) or ``changed``
 ``second_run``    ``unchanged``: a second run with the same input reports no change and
                   leaves the tree byte-identical
@@ -176,6 +177,8 @@ def run_case(main, case, tmp_path):
     if "msg" in case:
         assert result.get("failed"), "expected a failure: %r" % result
         assert sub(case["msg"], tmp) in result["msg"], (case["msg"], result["msg"])
+        for text in case.get("msg_not", []):
+            assert text not in result["msg"], (text, result["msg"])
     else:
         assert not result.get("failed"), result
     for key, value in sub(case.get("expect") or {}, tmp).items():
