@@ -288,6 +288,11 @@ class BootBackup:
         if unsafe:
             raise BackupError("%s cannot be backed up so that a restore stays inside it: %s; nothing was written"
                               % (self.src, "; ".join(unsafe[:10])), problems=unsafe)
+        for name in (ARCHIVE, MANIFEST):
+            path = os.path.join(self.dest, name)
+            if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+                raise BackupError("%s is not a regular file; the backup cannot replace it, nothing was written"
+                                  % path)
         if self.check_mode:
             return {"changed": True, "manifest": {"src": self.src, "entries": len(live)},
                     "differences": compare({}, live), "matches_source": True}
