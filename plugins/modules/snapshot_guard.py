@@ -18,15 +18,15 @@ description:
   - When a member is filled above O(fill_threshold) percent, or is invalid, the
     command's process group gets C(SIGTERM), then C(SIGKILL) after O(grace)
     seconds, and the module fails with RV(aborted) saying which member. When
-    every member is still valid, the message says so: the host is half-changed
-    and a rollback restores it. When a member overflowed (RV(overflowed)), the
+    every member is still valid, the message says so (the host is half-changed
+    and a rollback restores it). When a member overflowed (RV(overflowed)), the
     message says a rollback is impossible and names the way forward (the
     master upgrade's C(recover) phase); it never says both.
-  - The guard is the last line of protection: size the set from the
+  - "The guard is the last line of protection: size the set from the
     transaction and let LVM autoextend it (M(fuel.lifecycle.lvm_snapshot)
     O(fuel.lifecycle.lvm_snapshot#module:transaction_output),
     O(fuel.lifecycle.lvm_snapshot#module:require_autoextend)); a write burst
-    between two samples can still overflow a member.
+    between two samples can still overflow a member."
   - The set is checked before the command starts; nothing runs when it is already
     unsound (missing, incomplete, invalid or above the threshold).
   - The command runs without a shell, in its own session, with C(LC_ALL=C).
