@@ -325,8 +325,8 @@ def normalise_volumes(volumes):
                 raise LvmError("%s.%s: %r is not a valid LVM name" % (where, key, value))
         receives = item.get("receives") or []
         if not isinstance(receives, list) or any(kind not in RECEIVES for kind in receives):
-            raise LvmError("%s.receives: a list of %s is expected, got %r" % (where, " and ".join(RECEIVES),
-                                                                             receives))
+            raise LvmError("%s.receives: a list of %s is expected, got %r"
+                           % (where, " and ".join(RECEIVES), receives))
         if (vg, lv) in seen:
             raise LvmError("%s: %s/%s is listed twice" % (where, vg, lv))
         seen.add((vg, lv))

@@ -108,7 +108,8 @@ def run_guarded(argv, read_views, threshold, interval=2.0, timeout=0, grace=30,
             # The set as it is after the stop: a member may have overflowed while the command was stopping.
             try:
                 overflowed = sorted(set(overflowed) | set(verdict(read_views(), threshold)[1]))
-            except Exception:  # pylint: disable=broad-except  best effort, the first verdict stands
+            # best effort, the first verdict stands
+            except Exception:  # pylint: disable=broad-except
                 pass
         return {"rc": proc.returncode, "stdout": _tail(out), "stderr": _tail(err), "aborted": aborted,
                 "overflowed": overflowed, "peak_fill": peak, "samples": samples,

@@ -198,4 +198,3 @@ def _swap_in(dest, wanted, by_file, argv, runner):
             _rmtree(new)
         if old is not None:
             _rmtree(old)
-

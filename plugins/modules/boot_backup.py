@@ -140,7 +140,8 @@ def main():
         module.fail_json(msg=str(exc), path=exc.path)
     except (OSError, IOError) as exc:
         module.fail_json(msg="%s (src %s, dest %s): %s" % (params["state"], params["src"], params["dest"], exc))
-    except Exception as exc:  # pylint: disable=broad-except  the module edge: never a traceback
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg="%s (src %s, dest %s): unexpected error: %s: %s" % (
             params["state"], params["src"], params["dest"], type(exc).__name__, exc))
     module.exit_json(**result)

@@ -73,6 +73,39 @@ options:
             space before the set is created).
         type: str
         required: true
+      receives:
+        description:
+          - What of the planned transaction (O(transaction_output)) lands on
+            this volume, C(installed) (the packages' installed size, the root
+            volume) and/or C(download) (the downloaded packages, the volume of
+            C(/var/cache)). The member must hold O(transaction_factor) times
+            that, or the set is refused.
+        type: list
+        elements: str
+        choices: [installed, download]
+        default: []
+  transaction_output:
+    description:
+      - With O(state=present), the output of the package manager's plan for
+        the update (for instance C(dnf --assumeno upgrade)). Its C(Total
+        download size) and C(Installed size) size the members that receive
+        them (O(volumes[].receives)); a member too small is refused with the
+        numbers, before anything is created.
+    type: str
+  transaction_factor:
+    description: Margin over the transaction's sizes a receiving member must hold (1 to 100).
+    type: float
+    default: 1.5
+  require_autoextend:
+    description:
+      - With O(state=present), refuse unless LVM itself extends the snapshots
+        (C(lvmconfig) shows C(activation/monitoring=1),
+        C(snapshot_autoextend_threshold) below 100 and
+        C(snapshot_autoextend_percent) above 0) and, after creation, dmeventd
+        monitors every member. Without it the state is only reported in
+        RV(autoextend).
+    type: bool
+    default: false
   fill_threshold:
     description:
       - With O(state=checked), a member filled above this percentage fails the check.
@@ -272,7 +305,8 @@ def main():
         module.fail_json(msg=str(exc), **exc.details)
     except MissingCommand as exc:
         module.fail_json(msg=str(exc))
-    except Exception as exc:  # pylint: disable=broad-except  the module edge: never a traceback
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg="snapshot set %r (state %s): unexpected error: %s: %s" % (
             params["name"], params["state"], type(exc).__name__, exc))
     module.exit_json(**result)

@@ -151,11 +151,12 @@ def main():
     try:
         module = _module()
         guard(module)
-    except Exception as exc:  # pylint: disable=broad-except  the module edge: never a traceback
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
         if module is None:
             raise
-        module.fail_json(msg="snapshot_guard %r: unexpected error: %s: %s" % (module.params["name"],
-                                                                               type(exc).__name__, exc))
+        module.fail_json(msg="snapshot_guard %r: unexpected error: %s: %s"
+                         % (module.params["name"], type(exc).__name__, exc))
 
 
 def _module():

@@ -218,7 +218,8 @@ def main():
         module.fail_json(msg=str(exc))
     except (OSError, IOError) as exc:
         module.fail_json(msg="cannot read or write the upgrade state %s: %s" % (module.params["path"], exc))
-    except Exception as exc:  # pylint: disable=broad-except  the module edge: never a traceback
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg="upgrade state %s: unexpected error: %s: %s" % (module.params["path"],
                                                                              type(exc).__name__, exc))
     if not module._diff:

@@ -122,7 +122,8 @@ def main():
         result = build(module.params, CommandRunner(module), module.check_mode)
     except (WhitelistError, MissingCommand) as exc:
         module.fail_json(msg=str(exc))
-    except Exception as exc:  # pylint: disable=broad-except  the module edge: never a traceback
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
         module.fail_json(msg="whitelist repository %s from %s: unexpected error: %s: %s" % (
             module.params["dest"], module.params["src"], type(exc).__name__, exc))
     if not module._diff:  # pylint: disable=protected-access

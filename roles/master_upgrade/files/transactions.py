@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: fuel.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print the running processes named like a package manager, one "pid name command" line each.

@@ -103,47 +103,34 @@ class RealToo:
 
 @contextlib.contextmanager
 def fakes(case, tmp):
-    """Context manager replaying the case's commands (get_bin_path answers /usr/bin/<name>)."""
-    real = case.get("real_commands") or []
-    inner = _fakes(case, tmp)
-    with inner as replay:
-        if not real:
-            yield replay
-            return
-        replayed = basic.AnsibleModule.run_command  # the replaying function set by _fakes
+    """Context manager replaying the case's commands (get_bin_path answers /usr/bin/<name>).
 
-        def get_bin_path(_self, name, required=False, opt_dirs=None):
-            if name in case.get("missing_binaries", []):
-                return None
-            return shutil.which(name) if name in real else "/usr/bin/%s" % name
-
-        both = RealToo(real, replayed)
-
-        def run_command(module_self, argv, *args, **kwargs):
-            return both(module_self, argv, *args, **kwargs)
-
-        with mock.patch.multiple(basic.AnsibleModule, run_command=run_command, get_bin_path=get_bin_path):
-            yield replay
-
-
-@contextlib.contextmanager
-def _fakes(case, tmp):
+    Commands named in ``real_commands`` run for real; every recorded command must have run.
+    """
     if "responses" in case:
         replay = Responses(sub(case["responses"], tmp))
     else:
         replay = Commands([(argv, tuple(answer)) for argv, answer in sub(case.get("commands") or [], tmp)])
+    real = case.get("real_commands") or []
     missing = case.get("missing_binaries", [])
+    both = RealToo(real, replay)
 
     def run_command(module_self, argv, *args, **kwargs):  # a function, so it binds like the real method
-        return replay(module_self, argv, *args, **kwargs)
+        return both(module_self, argv, *args, **kwargs)
 
     def get_bin_path(_self, name, required=False, opt_dirs=None):
-        return None if name in missing else "/usr/bin/%s" % name
+        if name in missing:
+            return None
+        return shutil.which(name) if name in real else "/usr/bin/%s" % name
 
-    with mock.patch.multiple(basic.AnsibleModule, run_command=run_command, get_bin_path=get_bin_path):
+    patcher = mock.patch.multiple(basic.AnsibleModule, run_command=run_command, get_bin_path=get_bin_path)
+    patcher.start()
+    try:
         yield replay
+    finally:
+        patcher.stop()
     if isinstance(replay, Commands) and replay.expected:
-        raise AssertionError("commands not run: %r" % ([argv for argv, _ in replay.expected],))
+        raise AssertionError("commands not run: %r" % ([pair[0] for pair in replay.expected],))
 
 
 def check_after(tmp, after):

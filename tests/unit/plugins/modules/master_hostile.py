@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 
 from hypothesis import strategies as st
@@ -18,11 +19,12 @@ NAMES = st.one_of(
 )
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
                     NAMES)
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                      st.dictionaries(NAMES, inner, max_size=3)), max_leaves=6)
+VALUES = st.recursive(
+    SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(NAMES, inner, max_size=3)),
+    max_leaves=6)
 
 JSON_TEXT = st.one_of(
-    st.builds(json.dumps, VALUES.filter(lambda v: v == v if isinstance(v, float) else True)),
+    st.builds(json.dumps, VALUES.filter(lambda v: not (isinstance(v, float) and math.isnan(v)))),
     st.sampled_from(['{"a": NaN}', '{"a": 1e999}', '{"a": 1, "a": 2}', "[", "{", "", "null", "[]", '"x"', "1",
                      '{"phase": "nope", "result": null, "history": []}',
                      '{"phase": null, "result": null, "history": "x"}',

@@ -18,9 +18,10 @@ RELATION = st.sampled_from(["sibling", "same", "inside", "holds", "link-inside",
 
 @settings(max_examples=40, deadline=None)
 @given(packages=st.lists(st.one_of(st.sampled_from(["a", "b"]), NAMES), max_size=3), relation=RELATION,
-       rpm_rc=st.sampled_from([0, 0, 1]), rpm_out=st.one_of(st.just("a\t0:1-1.noarch\nb\t0:1-1.noarch\n"),
-                                                         st.text(max_size=40)),
-       createrepo_rc=st.sampled_from([0, 1, 127]), command=st.one_of(st.just(["createrepo_c"]), st.lists(NAMES, max_size=2)),
+       rpm_rc=st.sampled_from([0, 0, 1]),
+       rpm_out=st.one_of(st.just("a\t0:1-1.noarch\nb\t0:1-1.noarch\n"), st.text(max_size=40)),
+       createrepo_rc=st.sampled_from([0, 1, 127]),
+       command=st.one_of(st.just(["createrepo_c"]), st.lists(NAMES, max_size=2)),
        existing=st.booleans(), check_mode=st.booleans())
 @example(packages=["a"], relation="same", rpm_rc=0, rpm_out="a\t0:1-1.noarch\nb\t0:1-1.noarch\n", createrepo_rc=0,
          command=["createrepo_c"], existing=True, check_mode=False)
