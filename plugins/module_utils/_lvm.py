@@ -64,6 +64,12 @@ def set_tag(name):
     return "fuel_snapset_%s" % name
 
 
+def reverted_tag(name):
+    """Tag put on the origins just before their merge starts: after the merge the members are gone,
+    and this says the set was merged (a rollback resumed after its reboot), not that it never existed."""
+    return "fuel_snapset_%s_reverted" % name
+
+
 def count_tag(name, count):
     return "fuel_snapset_%s_n%d" % (name, count)
 
@@ -549,7 +555,10 @@ class SnapshotSet:
         for lv in [v for v in views if not v["merging"]] + find_leftovers(lvs, self.name):
             self._change(["lvremove", "--yes", "%s/%s" % (lv["vg"], lv["name"])])
             removed.append("%s/%s" % (lv["vg"], lv["name"]))
-        return {"changed": bool(removed or finished), "removed": removed, "merges_finished": finished,
+        untagged = self.merged_origins(lvs)
+        for origin in untagged:
+            self._change(["lvchange", "--deltag", reverted_tag(self.name), origin])
+        return {"changed": bool(removed or finished or untagged), "removed": removed, "merges_finished": finished,
                 "commands": self.commands, "snapshots": [] if not self.check_mode else views}
 
     def reverted(self, volumes=None):
@@ -562,11 +571,18 @@ class SnapshotSet:
             lacking = sorted("%s/%s" % key for key in wanted - have)
             if lacking:
                 state["problems"].append("no member for %s" % ", ".join(lacking))
+        merged_origins = self.merged_origins()
+        if not views and not state["leftovers"] and merged_origins:
+            return {"changed": False, "merged": [], "reboot_required": False, "snapshots": [],
+                    "already_merged": merged_origins, "commands": self.commands}
         if state["problems"]:
             raise LvmError("refusing to revert snapshot set %r, nothing was merged: %s" % (
                 self.name, "; ".join(state["problems"])), snapshots=views)
         pending = [v for v in views if not v["merging"]]
         started = []
+        for origin in sorted(set("%s/%s" % (v["vg"], v["origin"]) for v in pending)):
+            if origin not in merged_origins:
+                self._change(["lvchange", "--addtag", reverted_tag(self.name), origin])
         for view in pending:
             try:
                 self._change(["lvconvert", "--merge", "--yes", "%s/%s" % (view["vg"], view["name"])])
@@ -581,4 +597,9 @@ class SnapshotSet:
         else:
             reboot = any(v["merging"] for v in after)
         return {"changed": bool(pending), "merged": ["%s/%s" % (v["vg"], v["name"]) for v in pending],
-                "reboot_required": reboot, "snapshots": after, "commands": self.commands}
+                "reboot_required": reboot, "snapshots": after, "already_merged": [], "commands": self.commands}
+
+    def merged_origins(self, lvs=None):
+        """Origins carrying the set's reverted tag (their merge was started by ``reverted``)."""
+        tag = reverted_tag(self.name)
+        return sorted("%s/%s" % (lv["vg"], lv["name"]) for lv in (lvs or read_lvs(self.runner)) if tag in lv["tags"])

@@ -401,8 +401,12 @@ def _restore(params, check_mode, record, lock, result):
         raise StateError("run_id is required with state=restore")
     if record == saved:
         result.update(summary(record), lock=lock, decision="unchanged")
-        if lock is None or lock.get("run_id") == run_id:
+        if lock is None or lock.get("run_id") == run_id or params.get("if_earlier"):
             return result
+    if not is_ancestor(record, saved) and params.get("if_earlier"):
+        # the saved copy is not ahead of the disk (the normal case): nothing to write back
+        result.update(summary(record), lock=lock, decision="kept")
+        return result
     if not is_ancestor(record, saved):
         raise StateError("record: the state on disk (%s) is not an earlier state of the given record; "
                          "refusing to replace it" % describe(record))

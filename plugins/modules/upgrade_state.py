@@ -75,6 +75,14 @@ options:
   record:
     description: With O(state=restore), the record to write back (RV(record) of an earlier V(query)).
     type: dict
+  if_earlier:
+    description:
+      - With O(state=restore), write O(record) back only when the record on
+        disk is an earlier state of it, and otherwise change nothing
+        (RV(decision=kept)) instead of failing. A rollback resumed after its
+        reboot uses it with the copy it kept on C(/boot).
+    type: bool
+    default: false
   data_once:
     description:
       - Keys recorded in the state's C(data) only when not recorded yet in
@@ -123,7 +131,8 @@ RETURN = r"""
 decision:
   description:
     - What the request meant; V(start), V(resume) (the phase was current and
-      not complete), V(already_complete), V(complete), V(failed), V(restored) or V(unchanged).
+      not complete), V(already_complete), V(complete), V(failed), V(restored), V(unchanged) or
+      V(kept) (O(if_earlier) and the disk is not behind O(record)).
   returned: with state begin, complete, failed and restore
   type: str
   sample: start
@@ -207,6 +216,7 @@ def main():
             "data": {"type": "dict"},
             "data_once": {"type": "dict"},
             "record": {"type": "dict"},
+            "if_earlier": {"type": "bool", "default": False},
         },
         required_if=[("state", "begin", ("phase", "run_id")), ("state", "complete", ("phase", "run_id")),
                      ("state", "failed", ("phase", "run_id")), ("state", "restore", ("record", "run_id"))],

@@ -39,8 +39,9 @@ class VM(Lab):
         with open(os.path.join(self.state_dir, "vm", "vm.json"), encoding="utf-8") as handle:
             self.info = json.load(handle)
         self.record("vm-up total", time.monotonic() - started)
-        self.record("image ready (build or cache)", self.info["image_seconds"])
-        self.record("boot to SSH", self.info["boot_seconds"])
+        # a VM left running by an earlier session is reused: it has no image or boot time
+        self.record("image ready (build or cache)", self.info.get("image_seconds", 0.0))
+        self.record("boot to SSH", self.info.get("boot_seconds", 0.0))
         return self
 
     def down(self):
