@@ -199,8 +199,8 @@ def test_revert_merges_every_member_and_reports_reboot():
     result = _lvm.SnapshotSet(runner, "up", check_mode=True).reverted()
     assert runner.changes() == [] and result["reboot_required"] is True
     # the origins are tagged first: after the merge, the tag says the set was merged, not absent
-    assert [c[-1] for c in result["commands"]] == ["os/root", "os/var", "os/varlog", "os/root_up_snap",
-                                                    "os/var_up_snap", "os/varlog_up_snap"]
+    assert [c[-1] for c in result["commands"]] == [
+        "os/root", "os/var", "os/varlog", "os/root_up_snap", "os/var_up_snap", "os/varlog_up_snap"]
     merging = [dict(member(o, 100 * MIB, attr="Swi-a-s---", merging="merging"), lv_name="[%s_up_snap]" % o)
                for o in ("root", "var", "varlog")]
     again = Replay(ORIGINS + merging)
