@@ -507,11 +507,13 @@ def run(params, check_mode, fetcher, now=time.time):
             # The record first: it is the truth, the fact file is derived from it.
             if record_text != before_text:
                 try:
+                    _files.makedirs(os.path.dirname(params["path"]))
                     _files.atomic_write(params["path"], record_text, 0o644)
                 except _files.FileProblem as exc:
                     raise RecordError("path: %s; nothing was changed" % exc)
             if fact_changes:
                 try:
+                    _files.makedirs(os.path.dirname(fact_path))
                     _files.atomic_write(fact_path, new_fact, 0o644)
                 except _files.FileProblem as exc:
                     raise RecordError("fact_path: %s; the record %s is written, the fact file is not: the next "

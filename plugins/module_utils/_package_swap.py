@@ -31,8 +31,6 @@ import os
 import re
 import tempfile
 
-from ansible_collections.fuel.lifecycle.plugins.module_utils._versions import VersionError, deb_compare
-
 try:
     TEXT_TYPES = (str, unicode)  # noqa: F821 pylint: disable=undefined-variable
 except NameError:
@@ -296,6 +294,9 @@ def apt_argv(remove, install, simulate, allow_downgrade):
 
 def parse_apt_simulation(text):
     """Plan from ``apt-get --simulate``: removed / installed / upgraded / downgraded with versions."""
+    # Imported here: only the apt path needs Debian version comparison.
+    from ansible_collections.fuel.lifecycle.plugins.module_utils._versions import (  # pylint: disable=import-outside-toplevel
+        VersionError, deb_compare)
     plan = empty_plan()
     for line in text.splitlines():
         match = _APT_INST.match(line)
