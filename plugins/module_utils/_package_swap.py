@@ -386,6 +386,12 @@ def parse_yum_transaction(text):
         if header in _YUM_SECTIONS:
             section = _YUM_SECTIONS[header]
             continue
+        if line.strip() and not line.startswith(" ") and line.rstrip().endswith(":"):
+            # Another table section ("Skipping packages with broken dependencies:", "Installing
+            # weak dependencies:" of a newer tool...): its rows are not part of the plan we know.
+            section = None
+            wrapped = None
+            continue
         if section and line.startswith("Transaction Summary"):
             break
         if section and wrapped:
