@@ -499,7 +499,7 @@ def run(params, check_mode, fetcher, now=time.time):
         if fact_changes:
             diffs.append({"before_header": fact_path, "after_header": fact_path,
                           "before": fact_text or "", "after": new_fact})
-            if record_text == before_text and fact_text is not None:
+            if record_text == before_text:
                 result["fact_repaired"] = True
         if diffs:
             result["changed"] = True
