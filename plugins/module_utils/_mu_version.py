@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import io
+import math
 import os
 import re
 import signal
@@ -72,7 +73,6 @@ def parse_record(text, source="record"):
     return validate_record(data, source)
 
 
-
 def _is_int(value):
     return isinstance(value, INT_TYPES) and not isinstance(value, bool)
 
@@ -88,7 +88,7 @@ def _check_value(value, where, depth=0):
             raise RecordError("%s: number %d is out of range" % (where, value))
         return
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if math.isnan(value) or math.isinf(value):
             raise RecordError("%s: %r is not a finite number" % (where, value))
         return
     if isinstance(value, TEXT_TYPES):
@@ -324,10 +324,6 @@ def _fetch_http(url, clock, max_bytes, validate_certs, use_proxy, open_url, max_
         from urllib.parse import urljoin  # novermin pylint: disable=import-outside-toplevel
     except ImportError:  # Python 2.7
         from urlparse import urljoin  # novermin pylint: disable=import-outside-toplevel,import-error
-    try:
-        from urllib.error import HTTPError, URLError  # pylint: disable=import-outside-toplevel
-    except ImportError:  # Python 2.7
-        from urllib2 import HTTPError, URLError  # novermin pylint: disable=import-outside-toplevel,import-error
     timeout = clock.seconds
     current = url
     response = None
@@ -337,7 +333,10 @@ def _fetch_http(url, clock, max_bytes, validate_certs, use_proxy, open_url, max_
                 response = open_url(current, method="GET", timeout=max(clock.remaining(), 0.001),
                                     validate_certs=validate_certs, use_proxy=use_proxy,
                                     follow_redirects="none")
-            except HTTPError as exc:
+            except (IOError, OSError) as exc:
+                # urllib's HTTPError (an IOError on 2.7, an OSError on 3) carries the status; others go on up.
+                if getattr(exc, "code", None) is None:
+                    raise
                 headers = getattr(exc, "headers", None)
                 location = headers.get("Location") if headers is not None and \
                     exc.code in (301, 302, 303, 307, 308) else None
@@ -359,7 +358,7 @@ def _fetch_http(url, clock, max_bytes, validate_certs, use_proxy, open_url, max_
         raise RecordError("%s: more than %d redirects" % (source, max_redirects))
     except (_Deadline, RecordError):
         raise
-    except (URLError, socket.error, socket.timeout, IOError, OSError) as exc:
+    except (socket.error, socket.timeout, IOError, OSError) as exc:  # URLError is one of these
         if isinstance(exc, socket.timeout) or "timed out" in str(exc) or clock.remaining() <= 0:
             raise RecordError("%s: no complete answer within timeout=%s s" % (source, timeout))
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc

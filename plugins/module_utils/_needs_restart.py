@@ -314,7 +314,6 @@ def check_options(service_map, ignore_prefixes):
     return clean, tuple(ignore_prefixes)
 
 
-
 def tool_services(run_command, has_binary, systemd, warn):
     """(tool, service names) reported by needrestart / needs-restarting when installed."""
     if has_binary("needrestart"):

@@ -31,7 +31,7 @@ def installed(lab, host, name):
         run = lab.node_run(host, ["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", name], check=False)
         return run.stdout.strip() if run.returncode == 0 else None
     run = lab.node_run(host, ["dpkg-query", "-W", "-f", "${db:Status-Status} ${Version}", name], check=False)
-    status, _, version = run.stdout.partition(" ")
+    status, _sep, version = run.stdout.partition(" ")
     return version.strip() if run.returncode == 0 and status == "installed" else None
 
 

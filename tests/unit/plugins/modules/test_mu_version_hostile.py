@@ -44,7 +44,7 @@ class Mirror(BaseHTTPRequestHandler):
         self.send_response(code)
         for key, value in headers:
             self.send_header(key, value)
-        if not any(key == "Content-Length" for key, _ in headers):
+        if not any(key == "Content-Length" for key, _value in headers):
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -58,7 +58,7 @@ class Mirror(BaseHTTPRequestHandler):
                 self.send_response(200)
                 self.send_header("Content-Length", "4000")
                 self.end_headers()
-                for _ in range(4000):
+                for _count in range(4000):
                     self.wfile.write(b" ")
                     self.wfile.flush()
                     time.sleep(0.1)
@@ -70,7 +70,7 @@ class Mirror(BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
                 self.end_headers()
                 chunk = b" " * 65536
-                for _ in range(400):
+                for _count in range(400):
                     self.wfile.write(chunk)
             elif path == "/huge-length":
                 self.send(200, b"{}", headers=[("Content-Length", "999999999999")])
@@ -78,7 +78,7 @@ class Mirror(BaseHTTPRequestHandler):
                 self.send_response(200)
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                for _ in range(400):
+                for _count in range(400):
                     self.wfile.write(b"10000\r\n" + b" " * 65536 + b"\r\n")
             elif path == "/gzip-bomb":
                 body = gzip.compress(b" " * (32 * 1024 * 1024))
@@ -257,8 +257,8 @@ def hostile_params(draw):
         if choice == 1:
             params[field] = draw(hostile_text)
         elif choice == 2:
-            params[field] = "{root}/" + draw(st.sampled_from(["etc", "etc/mu.json/x", "dir", "deep/" * 3 + "f",
-                                                               "n" * 256, "etc/../etc/mu.json"]))
+            names = ["etc", "etc/mu.json/x", "dir", "deep/" * 3 + "f", "n" * 256, "etc/../etc/mu.json"]
+            params[field] = "{root}/" + draw(st.sampled_from(names))
     return params
 
 

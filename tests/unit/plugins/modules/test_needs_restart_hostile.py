@@ -32,9 +32,8 @@ values = st.one_of(texts, st.integers(), st.none(), st.booleans(), st.lists(text
 def hostile_params(draw):
     params = {"use_tools": False}
     if draw(st.booleans()):
-        params["service_map"] = draw(st.dictionaries(
-            texts, st.one_of(values, st.fixed_dictionaries({}, optional={"pidfile": values, "cmdline": values,
-                                                                          "extra": values})), max_size=3))
+        specs = st.fixed_dictionaries({}, optional={"pidfile": values, "cmdline": values, "extra": values})
+        params["service_map"] = draw(st.dictionaries(texts, st.one_of(values, specs), max_size=3))
     if draw(st.booleans()):
         params["ignore_prefixes"] = draw(st.lists(texts, max_size=3))
     return params

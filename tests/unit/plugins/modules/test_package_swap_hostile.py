@@ -81,8 +81,11 @@ def changing(argv):
          outs=["fuel-utils\t2.0\tinstalled\n", "Remv fuel-utils [2.0]\n"], rcs=[0], check=False)
 def test_hostile_params_and_outputs(params, outs, rcs, check):
     replay = Replay(outs, rcs)
-    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(basic.AnsibleModule, "run_command",
-                                                                   lambda self, argv, *a, **k: replay(argv)), \
+
+    def run_command(_self, argv, *_args, **_kwargs):
+        return replay(argv)
+
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(basic.AnsibleModule, "run_command", run_command), \
             mock.patch.object(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name), \
             mock.patch.dict("sys.modules", {"dnf": None}):
         result = run_module(package_swap.main, params, check_mode=check, tmpdir=tmp)
