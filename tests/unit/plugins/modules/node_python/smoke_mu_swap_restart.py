@@ -29,7 +29,7 @@ except ImportError:  # Python 2.7
 try:
     from urllib.request import urlopen
 except ImportError:  # Python 2.7
-    from urllib2 import urlopen  # novermin pylint: disable=import-error
+    from urllib2 import urlopen  # novermin pylint: disable=import-error,ansible-bad-import-from
 
 YUM3_PLAN = """Setting up Yum Shell
 Dependencies Resolved
