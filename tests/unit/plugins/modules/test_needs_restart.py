@@ -63,9 +63,14 @@ def test_case(case, tmp_path):
     commands = ScriptCommands([(argv, (r["rc"], r["out"], r["err"])) for argv, r in case.get("commands", [])])
     bins = {"needrestart": None, "needs-restarting": None}
     bins.update(case.get("bins") or {})
+    recorded = list(commands.expected)
     with mock.patch.object(nr, "PROC", proc), mock.patch.object(nr, "ROOT", root), \
             mock.patch.object(nr, "running_kernel", lambda: case["kernel"]), commands.patched(bins=bins):
         result = run_module(needs_restart.main, subst(case["params"], root), check_mode=case.get("check_mode", False))
+        # second run (read-only module): the same answer, nothing written
+        commands.expected = list(recorded)
+        again = run_module(needs_restart.main, subst(case["params"], root), check_mode=case.get("check_mode", False))
+    assert again == result
     expect = case["expect"]
     assert tree_digest(str(tmp_path)) == before
     assert bool(result.get("failed")) is bool(expect.get("failed", False)), result
