@@ -1,6 +1,6 @@
 # Copyright: fuel.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The environment lock: exclusive, names its holder, released by its owner only."""
+"""The environment lock: exclusive per run, names its holder and how to break it."""
 
 from __future__ import annotations
 
@@ -9,31 +9,27 @@ import pytest
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _env_lock as lock
 
 
-def test_acquire_refuse_release(tmp_path):
+def params(path, **extra):
+    base = {"path": path, "owner": "ops", "run_id": "r1", "state": "present", "scope": "env_1",
+            "purpose": "mu_install"}
+    base.update(extra)
+    return base
+
+
+def test_two_runs_of_one_owner_never_share(tmp_path):
     path = str(tmp_path / "sub" / "env.lock")
-    assert lock.acquire(path, "run-a", "env_1", "mu_install")[0] is True
-    assert lock.acquire(path, "run-a")[0] is False
+    assert lock.apply(params(path), now=100.0)["changed"] is True
+    assert lock.apply(params(path))["changed"] is False
     with pytest.raises(lock.LockHeld) as err:
-        lock.acquire(path, "run-b")
-    assert "env_1 is locked by run-a (purpose: mu_install" in str(err.value)
-    assert path in str(err.value)
+        lock.apply(params(path, run_id="r2", break_hint="-e fuel_mu_break_lock=true"))
+    assert "env_1 is locked by ops (run r1) (purpose: mu_install, since 1970-01-01 00:01:40 UTC" in str(err.value)
+    assert "rerun with -e fuel_mu_break_lock=true" in str(err.value)
     with pytest.raises(lock.LockHeld):
-        lock.release(path, "run-b")
-    assert lock.release(path, "run-a")[0] is True
-    assert lock.release(path, "run-a") == (False, None)
+        lock.apply(params(path, run_id="r2", state="absent"))
+    assert lock.apply(params(path, state="absent"))["event"] == "released"
 
 
-def test_check_mode_and_force(tmp_path):
-    path = str(tmp_path / "env.lock")
-    assert lock.acquire(path, "run-a", check_mode=True)[0] is True
-    assert not (tmp_path / "env.lock").exists()
-    lock.acquire(path, "run-a")
-    assert lock.release(path, "run-b", force=True)[1]["owner"] == "run-a"
-    assert not (tmp_path / "env.lock").exists()
-
-
-def test_unreadable_lock_is_still_a_lock(tmp_path):
-    path = tmp_path / "env.lock"
-    path.write_text("garbage")
-    with pytest.raises(lock.LockHeld, match="unreadable lock file"):
-        lock.acquire(str(path), "run-a")
+def test_describe_survives_odd_holders():
+    assert "an unknown owner" in lock.describe("/l", {})
+    assert "an unknown time" in lock.describe("/l", {"since": float("inf") if False else 1e300})
+    assert "process ? on controller x" in lock.describe("/l", {"controller": {"host": "x"}})
