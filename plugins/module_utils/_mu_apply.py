@@ -644,6 +644,10 @@ class MuRun(object):
         backend = self.backend()
         self.result["package_manager"] = backend.name
         self.step("records", started)
+        if p.get("phase") == "restarts":
+            self._restarts()
+            self.result["mu_after"] = self.result["mu_before"]
+            return
 
         # prechecks: nothing has changed yet
         t = self.clock()
@@ -734,15 +738,7 @@ class MuRun(object):
                 raise StepFailed("verification", "packages not at the planned version: %s" % ", ".join(wrong))
             self.step("verification", t)
 
-        # restarts: exactly the services running replaced files, in order, each with its health checks
-        t = self.clock()
-        services = stale_services(p["service_map"])
-        by_name = dict((s["name"], s) for s in services)
-        for name in order_restarts(services, p["restart_order"]):
-            self.restart(by_name[name])
-            self.result["restarted"].append(name)
-            self.result["changed"] = True
-        self.step("restarts", t)
+        self._restarts()
 
         # the record, then the node's last run
         t = self.clock()
@@ -759,6 +755,20 @@ class MuRun(object):
             self.result["mu_after"] = self.result["mu_before"]
         self.result["reboot_required"] = self._reboot_required()
         self.step("record", t)
+
+    def _restarts(self):
+        """Exactly the services running replaced files, in order, each with its status and health checks."""
+        t = self.clock()
+        services = stale_services(self.p["service_map"])
+        by_name = dict((s["name"], s) for s in services)
+        for name in order_restarts(services, self.p["restart_order"]):
+            if self.check_mode:
+                self.result["would_restart"].append(name)
+                continue
+            self.restart(by_name[name])
+            self.result["restarted"].append(name)
+            self.result["changed"] = True
+        self.step("restarts", t)
 
     def _refuse_removals(self, plan):
         if plan.get("remove") and not self.p["allow_removals"]:

@@ -33,6 +33,13 @@ description:
 author:
   - fuel.lifecycle maintainers (@fuel-lifecycle)
 options:
+  phase:
+    description:
+      - V(apply) runs every step. V(restarts) only restarts the services running replaced
+        files (with their health checks), for an operator finishing restarts on their own.
+    type: str
+    choices: [apply, restarts]
+    default: apply
   mirror_url:
     description: Mirror publishing C(<mirror_url>/mcv/mos/<release>/mu-version.json), the record installed at the end.
     type: str
@@ -279,6 +286,7 @@ def url_check(module):
 def main():
     module = AnsibleModule(
         argument_spec={
+            "phase": {"type": "str", "choices": ["apply", "restarts"], "default": "apply"},
             "mirror_url": {"type": "str", "default": ""},
             "release": {"type": "str", "default": "9.0"},
             "record": {"type": "dict"},
