@@ -623,7 +623,7 @@ class MuRun(object):
         lock = None
         if not self.check_mode:
             files.makedirs(state_dir)
-            lock = files.FileLock(os.path.join(state_dir, "node.lock"), timeout=5.0)
+            lock = files.FileLock(os.path.join(state_dir, "node.lock"), timeout=max(5, self.p["lock_timeout"]))
             try:
                 lock.__enter__()
             except files.FileProblem as exc:
