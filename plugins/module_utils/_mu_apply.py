@@ -696,19 +696,31 @@ class MuRun(object):
             self.result["changed"] = bool(changed_files or pending or interrupted or
                                           (available is not None and not mu_done))
             return
-        for path in changed_files:
-            files.makedirs(os.path.dirname(path))
-            files.atomic_write(path, wanted[path], 0o644)
+        originals = dict((path, files.file_state(path)) for path in changed_files)
+        try:
+            for path in changed_files:
+                files.makedirs(os.path.dirname(path))
+                files.atomic_write(path, wanted[path], 0o644)
+            backend.refresh()
+            if interrupted:
+                self.save_state(backend, status, target)
+                backend.finish_interrupted()
+                self.result["finished_interrupted"] = True
+            plan = backend.plan()
+            self.result["plan"] = plan
+            self._refuse_removals(plan)
+        except Exception:
+            if not self.result.get("finished_interrupted"):
+                # nothing was installed: the repository files go back to what they were
+                for path, (data, mode) in originals.items():
+                    if data is None:
+                        if os.path.lexists(path):
+                            os.unlink(path)
+                    else:
+                        files.atomic_write(path, data, mode)
+            raise
+        if changed_files:
             self.result["changed"] = True
-        backend.refresh()
-        if interrupted:
-            self.save_state(backend, status, target)
-            backend.finish_interrupted()
-            self.result["finished_interrupted"] = True
-            self.result["changed"] = True
-        plan = backend.plan()
-        self.result["plan"] = plan
-        self._refuse_removals(plan)
         pending = bool(plan.get("upgrade") or plan.get("install"))
         self.step("plan", t)
 
@@ -774,8 +786,8 @@ class MuRun(object):
         if plan.get("remove") and not self.p["allow_removals"]:
             raise StepFailed("simulation", "the update would remove %s; refused (allow_removals: false)%s"
                              % (", ".join(r["name"] for r in plan["remove"]),
-                                "" if self.check_mode else "; the MU repository files were written, no package "
-                                "changed"))
+                                "" if self.check_mode else "; no package changed, the repository files were "
+                                "put back"))
 
     def save_state(self, backend, status, target):
         """The package list and the modified packaged files before the first attempt at this MU (kept once)."""
