@@ -526,8 +526,8 @@ class Rpm(object):
     def transaction(self):
         rc, out, err = self.runner.run([self.tool, "-y", "upgrade"], changes=True)
         if rc != 0:
-            raise StepFailed("transaction", "%s upgrade failed (rc %d): %s" % (self.tool, rc,
-                                                                              tail(out + "\n" + err, 15)))
+            reason = "%s upgrade failed (rc %d): %s" % (self.tool, rc, tail(out + "\n" + err, 15))
+            raise StepFailed("transaction", reason)
         return out
 
 
@@ -613,8 +613,8 @@ class MuRun(object):
         if manager == "auto":
             manager = "apt" if self.runner.binary("apt-get", required=False) and \
                 self.runner.binary("dpkg", required=False) else "rpm"
-        return Apt(self.runner, self.p["lock_timeout"]) if manager == "apt" else Rpm(self.runner,
-                                                                                      self.p["lock_timeout"])
+        backend = Apt if manager == "apt" else Rpm
+        return backend(self.runner, self.p["lock_timeout"])
 
     def run(self):
         started = self.clock()
@@ -835,15 +835,16 @@ class MuRun(object):
         self._retry(name, status)
         for check in self.p["health_checks"].get(name, []):
             if check.get("command"):
-                argv = list(check["command"])
-
-                def command(argv=argv):
-                    rc, out, err = self.runner.run(argv)
-                    return None if rc == 0 else "%s exited %d: %s" % (" ".join(argv), rc, tail(out + err, 3))
-                self._retry("%s health command" % name, command)
+                self._retry("%s health command" % name, self._command_check(list(check["command"])))
             if check.get("url"):
                 url, code = check["url"], int(check.get("status", 200))
                 self._retry("%s health URL %s" % (name, url), lambda url=url, code=code: self.url_check(url, code))
+
+    def _command_check(self, argv):
+        def command():
+            rc, out, err = self.runner.run(argv)
+            return None if rc == 0 else "%s exited %d: %s" % (" ".join(argv), rc, tail(out + err, 3))
+        return command
 
     def _reboot_required(self):
         running = os.uname()[2]

@@ -17,7 +17,7 @@ description:
     time and the controller host and process of the run, so two concurrent runs
     against one environment cannot both hold it; the second fails with a message
     naming the holder and how to break a dead run's lock.
-  - The lock belongs to a run (O(run_id)), not to a person: two runs with the same
+  - The lock belongs to a run (O(run_id)), not to a person; two runs with the same
     O(owner) never share it. Taking a lock the same run already holds changes nothing.
   - Releasing a lock held by another run fails unless O(force=true). With
     O(force=true), V(present) breaks a lock left by a dead run and takes it.
