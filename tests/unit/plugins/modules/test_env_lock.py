@@ -10,6 +10,7 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.fuel.lifecycle.plugins.module_utils import _env_lock as lock
 from ansible_collections.fuel.lifecycle.plugins.modules import env_lock
 from module_harness import run_module, tree_digest
 
@@ -84,3 +85,31 @@ def test_broken_lock_history_names_the_dead_run(tmp_path):
         events = json.load(handle)["events"]
     assert [e["event"] for e in events] == ["acquired", "broken", "acquired"]
     assert "r1 of ops never released the lock" in events[1]["note"]
+
+
+# module_utils level: the lock's identity and the refusal text
+
+def params(path, **extra):
+    base = {"path": path, "owner": "ops", "run_id": "r1", "state": "present", "scope": "env_1",
+            "purpose": "mu_install"}
+    base.update(extra)
+    return base
+
+
+def test_two_runs_of_one_owner_never_share(tmp_path):
+    path = str(tmp_path / "sub" / "env.lock")
+    assert lock.apply(params(path), now=100.0)["changed"] is True
+    assert lock.apply(params(path))["changed"] is False
+    with pytest.raises(lock.LockHeld) as err:
+        lock.apply(params(path, run_id="r2", break_hint="-e fuel_mu_break_lock=true"))
+    assert "env_1 is locked by ops (run r1) (purpose: mu_install, since 1970-01-01 00:01:40 UTC" in str(err.value)
+    assert "rerun with -e fuel_mu_break_lock=true" in str(err.value)
+    with pytest.raises(lock.LockHeld):
+        lock.apply(params(path, run_id="r2", state="absent"))
+    assert lock.apply(params(path, state="absent"))["event"] == "released"
+
+
+def test_describe_survives_odd_holders():
+    assert "an unknown owner" in lock.describe("/l", {})
+    assert "an unknown time" in lock.describe("/l", {"since": float("inf") if False else 1e300})
+    assert "process ? on controller x" in lock.describe("/l", {"controller": {"host": "x"}})
