@@ -696,6 +696,21 @@ class MuRun(object):
             self.result["changed"] = bool(changed_files or pending or interrupted or
                                           (available is not None and not mu_done))
             return
+        if mu_done and not changed_files and not interrupted:
+            # already on this MU: look for pending updates without touching the package manager's state
+            sandbox = backend.sandbox(wanted)
+            try:
+                backend.refresh(sandbox)
+                plan = backend.plan(sandbox)
+            finally:
+                shutil.rmtree(sandbox, ignore_errors=True)
+            if not (plan.get("upgrade") or plan.get("install") or plan.get("remove")):
+                self.result["plan"] = plan
+                self.step("plan", t)
+                self._restarts()
+                self.result["mu_after"] = self.result["mu_before"]
+                self.result["reboot_required"] = self._reboot_required()
+                return
         originals = dict((path, files.file_state(path)) for path in changed_files)
         try:
             for path in changed_files:
