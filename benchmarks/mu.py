@@ -19,7 +19,7 @@ lab's own MU 2. For each size:
 * mu_check vs ``ansible -m ping`` on the same nodes.
 
 Not a test: prints figures. Usage:
-  python benchmarks/mu.py [--serial-max N] [--label before|after] [SIZES...]
+  python benchmarks/mu.py [--serial-max N] [--label before|after] [--mitogen DIR] [SIZES...]
 (lab state in build/lab-bench-mu; results also appended to build/bench-mu.jsonl)
 """
 
@@ -166,9 +166,17 @@ def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("--serial-max", type=int, default=10)
     parser.add_argument("--label", default="")
+    parser.add_argument("--mitogen", default="", help="directory holding ansible_mitogen (runs under mitogen_linear)")
     parser.add_argument("sizes", nargs="*", type=int)
     args = parser.parse_args(argv)
-    rows = [measure(size, args.serial_max) for size in (args.sizes or [5, 10, 20, 40])]
+    if args.mitogen:
+        os.environ.update(ANSIBLE_STRATEGY="mitogen_linear", PYTHONPATH=args.mitogen + os.pathsep
+                          + os.environ.get("PYTHONPATH", ""),
+                          ANSIBLE_STRATEGY_PLUGINS=os.path.join(args.mitogen, "ansible_mitogen", "plugins", "strategy"))
+    rows = []
+    for size in args.sizes or [5, 10, 20, 40]:
+        rows.append(measure(size, args.serial_max))
+        print("measured: %s" % json.dumps(rows[-1]), flush=True)
     measured = [row for row in rows if "one_at_a_time" in row]
     per_node = (measured[-1]["one_at_a_time"] / measured[-1]["nodes"]) if measured else None
     for row in rows:
