@@ -33,6 +33,7 @@ import shutil
 
 import yaml
 
+from lab import mu_bench
 from lab.common import CACHE_DIR, LAB_DIR, digest, log, run, write_file
 from lab.roots import cache_lock
 
@@ -54,7 +55,9 @@ DEB_SCRIPTS = {"preinst": "%pre", "postinst": "%post", "prerm": "%preun", "postr
 
 def load_definitions(path=DEFINITIONS):
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        definitions = yaml.safe_load(handle)
+    # the benchmark MU (lab/fixtures/mu_bench.yml) is generated, not listed
+    return mu_bench.extend(definitions) if path == DEFINITIONS else definitions
 
 
 def split_version(full):
@@ -216,7 +219,7 @@ def sign_rpm_repo(repo_dir, env):
 
 def build_www():
     """Build (once) and return the web root holding every fixture repository."""
-    key = digest(DEFINITIONS, os.path.abspath(__file__))
+    key = digest(DEFINITIONS, os.path.abspath(__file__), *mu_bench.SOURCES)
     www = os.path.join(CACHE_DIR, "fixtures", key, "www")
     with cache_lock("fixtures-" + key):
         if not os.path.isfile(os.path.join(www, ".complete")):
@@ -246,7 +249,8 @@ def _publish(www, work, definitions, env):
             if repo not in definitions["repos"]:
                 raise ValueError("package %s names unknown repo %s" % (build["name"], repo))
             build_deb(build, work, _mkdir(www, "deb", repo, "pool"))
-            build_rpm(build, work, _mkdir(www, "rpm", repo))
+            if "rpm" in build.get("formats", ["rpm"]):
+                build_rpm(build, work, _mkdir(www, "rpm", repo))
     for repo, meta in definitions["repos"].items():
         _mkdir(www, "deb", repo, "pool")
         _mkdir(www, "rpm", repo)
