@@ -20,10 +20,12 @@ A fixture is a JSON document: ``users`` ({name: {password, tenant}}),
 ``tokens`` (tokens accepted as given), ``paging``, ``clusters``, ``nodes``,
 and ``raw`` ({collection: text}) to answer a collection with a malformed body.
 ``recorded_fixture()`` builds the reference data set; ``lab_fixture()``
-describes the running lab's nodes. Run: ``python -m lab.nailgun_api FIXTURE [PORT]``.
+describes the running lab's nodes. Run: ``python -m lab.nailgun_api recorded|lab|FIXTURE.json [PORT]``
+(prints its URL; user ``admin``, password ``recorded-secret-pw`` or ``lab-secret-pw``).
 """
 
 import json
+import os
 import re
 import secrets
 import ssl
@@ -259,10 +261,14 @@ class RecordedNailgun:
 
 def main(argv):
     if not argv or len(argv) > 2:
-        print("usage: python -m lab.nailgun_api FIXTURE.json|recorded [PORT]", file=sys.stderr)
+        print("usage: python -m lab.nailgun_api FIXTURE.json|recorded|lab [PORT]", file=sys.stderr)
         return 2
     if argv[0] == "recorded":
         fixture = recorded_fixture()
+    elif argv[0] == "lab":  # the nodes of the running lab (python -m lab up)
+        from lab.common import STATE_DIR  # pylint: disable=import-outside-toplevel
+        with open(os.path.join(STATE_DIR, "state.json"), encoding="utf-8") as handle:
+            fixture = lab_fixture(json.load(handle))
     else:
         with open(argv[0], encoding="utf-8") as handle:
             fixture = json.load(handle)

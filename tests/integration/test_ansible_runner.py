@@ -175,12 +175,11 @@ def test_navigator_runs_the_node_report_job(lab, tmp_path):
             [os.path.join(os.path.dirname(sys.executable), "ansible-navigator"), "run",
              os.path.join(REPO, "awx", "playbooks", "node_report.yml"), "-i", source, "--ee", "false",
              "-e", "fuel_report_hosts=env_1",
-             "--mode", "stdout", "--pae", "true", "--pas", str(artifact), "--lf", str(tmp_path / "navigator.log"),
-             "--rad", str(tmp_path / "runner-artifacts")],
+             "--mode", "stdout", "--pae", "true", "--pas", str(artifact), "--lf", str(tmp_path / "navigator.log")],
             text=True, capture_output=True, check=False, cwd=str(tmp_path),
             env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                      ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"),
-                     ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / "cp"),
+                     ANSIBLE_SSH_CONTROL_PATH_DIR=str(tmp_path / "cp"), ANSIBLE_SHOW_CUSTOM_STATS="true",
                      PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"], **credential_env))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(artifact, encoding="utf-8") as handle:
@@ -189,6 +188,10 @@ def test_navigator_runs_the_node_report_job(lab, tmp_path):
     results = [task for play in record["plays"] for task in play["tasks"]
                if task.get("task_action", "").endswith("repo_info")]
     assert sorted(r["host"] for r in results if r["__result"] == "Ok") == env_hosts(lab)
-    runner_events = read_events(glob.glob(str(tmp_path / "runner-artifacts" / "*"))[0])
-    final = [e for e in runner_events if e.get("event") == "playbook_on_stats"][0]["event_data"]
-    assert sorted(final["artifact_data"]["node_report"]) == env_hosts(lab)
+    # The stats: the recap per host, and the published set_stats data (shown with show_custom_stats).
+    stdout = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(record["stdout"]))
+    recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=0\s+unreachable=0\s+(failed=0)", stdout, flags=re.M))
+    assert sorted(recap) == env_hosts(lab), stdout[-3000:]
+    assert "CUSTOM STATS:" in stdout, stdout[-3000:]
+    custom = stdout.split("CUSTOM STATS:", 1)[1]
+    assert "node_report" in custom and all(host in custom for host in env_hosts(lab)), custom[:3000]
