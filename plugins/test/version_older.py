@@ -33,7 +33,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Example
+- name: An update is available
   ansible.builtin.assert:
     that: installed_version is fuel.lifecycle.version_older(available_version, kind='rpm')
 """

@@ -33,9 +33,9 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Example
+- name: An epoch of 0 is the same as none
   ansible.builtin.assert:
-    that: '1:1.0-1' is fuel.lifecycle.version_same('1:1.0-1')
+    that: "'0:1.0-1' is fuel.lifecycle.version_same('1.0-1')"
 """
 
 RETURN = r"""
