@@ -189,6 +189,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 CONTENT_RANGE = re.compile(r"\A\s*objects\s+(\d+)-(\d+)/(\d+)\s*\Z")
 MAX_PAGES = 10000
+HOST_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}\Z")
 READY = "ready"
 
 
@@ -483,6 +484,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         names = {}
         for node in nodes:
             name = node[self.get_option("hostname_source")] or node["hostname"]
+            if not HOST_NAME.match(name):
+                raise NailgunError("node %s: %s %s is not a usable inventory host name: choose another hostname_source"
+                                   % (node["id"], self.get_option("hostname_source"), json.dumps(name)[:80]))
             if name in names or name == master:
                 raise NailgunError("nodes %s and %s both have the inventory name %r: choose another hostname_source"
                                    % (names.get(name, "master"), node["id"], name))

@@ -235,3 +235,30 @@ def test_hostname_collision_is_refused(tmp_path):
     with RecordedNailgun(copy.deepcopy(fixture)) as api:
         rc, _data, output = inventory(tmp_path, api, {"hostname_source": "name"})
     assert rc != 0 and "both have the inventory name 'ctrl'" in output
+
+
+def test_hostile_names_are_refused_or_never_templated(tmp_path):
+    marker = tmp_path / "templated"
+    payload = "{{ lookup('ansible.builtin.pipe', 'touch %s') }}" % marker
+    fixture = recorded_fixture()
+    fixture["nodes"][0]["name"] = payload
+    fixture["nodes"][1]["hostname"] = "node-2 -o ProxyCommand=x"
+    with RecordedNailgun(copy.deepcopy(fixture)) as api:
+        rc, _data, output = inventory(tmp_path, api)
+        assert rc != 0 and "node 2: hostname \"node-2 -o ProxyCommand=x\" is not a usable inventory host name" in output
+        fixture["nodes"][1]["hostname"] = "node-2"
+    with RecordedNailgun(fixture) as api:
+        rc, data, output = inventory(tmp_path, api)
+        assert rc == 0, output
+        assert data["_meta"]["hostvars"]["node-1"]["fuel_node_name"] == payload
+        play = tmp_path / "show.yml"
+        play.write_text("- hosts: node-1\n  gather_facts: false\n  tasks:\n"
+                        "    - ansible.builtin.debug:\n        msg: \"{{ fuel_node_name }}\"\n")
+        proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "fuel.nailgun.yml"),
+                               str(play), "-c", "local"], capture_output=True, text=True, cwd=str(tmp_path),
+                              check=False, env=dict(os.environ, ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
+                                                    ANSIBLE_COLLECTIONS_PATH=os.path.join(CHECKOUT, "build", "collections"),
+                                                    FUEL_PASSWORD=PASSWORD))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "lookup('ansible.builtin.pipe'" in proc.stdout
+    assert not marker.exists()
