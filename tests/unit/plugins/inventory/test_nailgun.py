@@ -264,3 +264,12 @@ def test_hostile_names_are_refused_or_never_templated(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "lookup('ansible.builtin.pipe'" in proc.stdout
     assert not marker.exists()
+
+
+def test_master_without_environments(tmp_path):
+    fixture = recorded_fixture()
+    fixture.update(clusters=[], nodes=[], paging={"clusters": True, "nodes": True})
+    with RecordedNailgun(fixture) as api:
+        rc, data, output = inventory(tmp_path, api, {"page_size": 5})
+    assert rc == 0, output
+    assert list(data["_meta"]["hostvars"]) == ["fuel-master"] and hosts(data, "fuel_master") == {"fuel-master"}
