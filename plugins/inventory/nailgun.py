@@ -137,6 +137,9 @@ options:
     description:
       - Reach the nodes over SSH through the master (C(ProxyCommand ssh -W)), as the admin network is
         usually reachable only from the master.
+      - Sets the host variable C(ansible_ssh_common_args) of every node (it takes precedence over a group
+        variable of that name); give further options of the node connection in C(ansible_ssh_extra_args)
+        and of the jump in O(jump_ssh_args).
     type: bool
     default: false
   jump_user:
