@@ -73,6 +73,8 @@ def _want(data, key, kind, where, default=None, required=False):
             raise MirrorError("%s: %s is required" % (where, key))
         return default
     value = data[key]
+    if kind is int and isinstance(value, ("".__class__, u"".__class__)) and re.match(r"\A[0-9]{1,9}\Z", value):
+        value = int(value)
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise MirrorError("%s: %s must be an integer" % (where, key))
     if kind is str and not isinstance(value, ("".__class__, u"".__class__)):
@@ -189,6 +191,10 @@ def load_config(path):
             "url": _url(_want(record, "url", str, at, required=True), at + ".url"),
             "release": _tokens([_want(record, "release", str, at, required=True)], RELEASE_RE, at + ".release")[0],
         })
+    mu_url = _want(data, "mu_url", str, where, "")
+    if mu_url:
+        for release in _tokens(_want(data, "mu_releases", list, where, []), RELEASE_RE, "mu_releases"):
+            config["mu"].append({"url": _url(mu_url, "mu_url"), "release": release})
     if not (config["apt"] or config["rpm"]):
         raise MirrorError("the configuration names no apt and no rpm repository")
     return config
