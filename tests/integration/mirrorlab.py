@@ -196,7 +196,9 @@ def client_repos(mirror_url, family):
     if family == "rpm":
         return [{"type": "rpm", "name": "mirror-%s" % name, "uri": "%s/current/rpm/%s/" % (mirror_url, name),
                  "class": "vendor" if name == "vendor" else "upstream",
-                 "gpgkey": "%s/current/keys/RPM-GPG-KEY-%s" % (mirror_url, name)} for name in RPM_REPOS]
+                 # The site key signs repomd.xml, the upstream key the packages.
+                 "gpgkey": "%s/current/keys/fuel-mirror.asc %s/current/keys/RPM-GPG-KEY-%s" % (
+                     mirror_url, mirror_url, name)} for name in RPM_REPOS]
     return [{"type": "deb", "name": "mirror-%s" % name, "uri": "%s/current/deb/%s" % (mirror_url, name),
              "suite": suite, "section": section, "signed_by": "/etc/apt/keyrings/fuel-mirror.gpg",
              "class": "vendor" if name == "vendor" else "upstream"} for name, (suite, section) in APT_REPOS.items()]
@@ -225,3 +227,10 @@ def scratch_dir(name):
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     return path
+
+
+def playbook(lab, plays, **kwargs):
+    """lab.playbook with the run's output in the test's captured stdout."""
+    run = lab.playbook(plays, **kwargs)
+    print(run.output[-6000:])
+    return run

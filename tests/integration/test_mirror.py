@@ -34,12 +34,12 @@ def site(lab):
 
 
 def mirror(lab, site, **extra):
-    run = lab.playbook(mirrorlab.mirror_play(dict(site["vars"], **extra)))
-    return run
+    return mirrorlab.playbook(lab, mirrorlab.mirror_play(dict(site["vars"], **extra)))
 
 
 def apt_install(lab, *args):
-    lab.node_run(APT_HOST, ["apt-get", "update", "-q"])
+    update = lab.node_run(APT_HOST, ["apt-get", "update", "-q"], check=False)
+    assert update.returncode == 0, update.stdout + update.stderr
     return lab.node_run(APT_HOST, ["apt-get", "install", "-y", "-q", "--allow-downgrades"] + list(args), check=False)
 
 
@@ -73,7 +73,7 @@ def test_two_snapshots_clients_follow_current(lab, site):
     cron = open(os.path.join(root, "etc", "cron"), encoding="utf-8").read()
     assert "fuel-mirror.py --config %s update" % os.path.join(root, "etc", "config.json") in cron
 
-    clients = lab.playbook(mirrorlab.point_clients_play(root, site["url"], APT_HOST, RPM_HOST))
+    clients = mirrorlab.playbook(lab, mirrorlab.point_clients_play(root, site["url"], APT_HOST, RPM_HOST))
     assert clients.rc == 0, clients
     apt_install(lab, "upstream-extra")
     assert dpkg_version(lab, "upstream-extra") == "1.0-1"
@@ -147,14 +147,30 @@ def test_killed_run_leaves_current_then_next_run_and_rollback(lab, site):
     assert after != before and mirrorlab.snapshot_dirs(root) == sorted(snapshots_before + [after])[-3:]
     apt_install(lab, "upstream-extra")
     assert dpkg_version(lab, "upstream-extra") == "1.3-1"
+    lab.node_run(RPM_HOST, ["dnf", "-y", "-q", "--setopt=metadata_expire=0", "upgrade", "upstream-extra"])
+    assert rpm_version(lab, "upstream-extra") == "1.3-1"
 
-    # Rollback: current back to the snapshot before, clients see its versions again.
+    # Rollback: the packages of the snapshot before published again (dated now, so APT takes them).
     run = mirror(lab, site, mirror_action="rollback")
     assert run.rc == 0, run
-    assert mirrorlab.current(root) == before
+    restored = mirrorlab.current(root)
+    assert restored not in (before, after)
+    record = json.load(open(os.path.join(root, "www", "current", ".complete.json"), encoding="utf-8"))
+    assert record["content"] == before and record["rollback_from"] == after
+
+    def packages(snapshot):
+        return open(os.path.join(root, "www", "snapshots", snapshot, "deb", "upstream", "dists", "upstream", "main",
+                                 "binary-amd64", "Packages"), encoding="utf-8").read()
+    assert packages(restored) == packages(before) != packages(after)
     apt_install(lab, "upstream-extra=1.1-1")
     assert dpkg_version(lab, "upstream-extra") == "1.1-1"
     policy = lab.node_run(APT_HOST, ["apt-cache", "madison", "upstream-extra"]).stdout
     assert "1.3-1" not in policy and "1.1-1" in policy
+    assert lab.node_run(RPM_HOST, ["dnf", "-y", "-q", "--setopt=metadata_expire=0", "downgrade",
+                                   "upstream-extra"], check=False).returncode == 0
+    assert rpm_version(lab, "upstream-extra") == "1.1-1"
+    available = lab.node_run(RPM_HOST, ["dnf", "-q", "--setopt=metadata_expire=0", "list", "--available",
+                                        "--showduplicates", "upstream-extra"], check=False).stdout
+    assert "1.3-1" not in available
     listing = mirrorlab.script(root, "list")[1]
-    assert listing["current"] == before and after in listing["snapshots"]
+    assert listing["current"] == restored and after in listing["snapshots"]

@@ -387,7 +387,10 @@ def update_apt(config, tools, snapshot_id, repo):
     atomic_write(state_file, json.dumps({"fingerprint": fingerprint}) + "\n")
     argv = ["publish", "snapshot", "-batch", "-distribution=" + repo["distribution"],
             "-component=" + ",".join(repo["components"]), "-architectures=" + ",".join(repo["architectures"]),
-            "-gpg-key=" + config["gpg_key"]]
+            "-gpg-key=" + config["gpg_key"],
+            # Fixed Origin and Label: aptly's defaults name the prefix, which changes with every
+            # snapshot, and APT refuses a repository whose Label changes under the same URL.
+            "-origin=" + config["site_key_name"], "-label=" + repo["name"]]
     if config["passphrase_file"]:
         argv.append("-passphrase-file=" + config["passphrase_file"])
     tools.aptly(argv + snapshots + [aptly_prefix(snapshot_id, repo)], what)
@@ -751,9 +754,9 @@ def cmd_update(config, tools, clock=time.time):
     if not summary["errors"]:
         summary["packages"] = sum(repo["packages"] for repo in summary["repos"])
         summary["bytes"] = sum(repo["bytes"] for repo in summary["repos"])
-        manifest = {"snapshot": snapshot_id, "created": clock(), "repos": summary["repos"],
-                    "mu": [record["release"] for record in config["mu"]]}
-        atomic_write(os.path.join(top, COMPLETE), json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        record = {"snapshot": snapshot_id, "created": clock(), "repos": summary["repos"], "content": snapshot_id,
+                  "mu": [item["release"] for item in config["mu"]]}
+        atomic_write(os.path.join(top, COMPLETE), json.dumps(record, indent=2, sort_keys=True) + "\n")
         switch_current(config, snapshot_id)
         summary["current"] = snapshot_id
         summary["switched"] = True
@@ -768,28 +771,110 @@ def cmd_update(config, tools, clock=time.time):
     return summary
 
 
-def cmd_rollback(config, tools, target=None):
+def manifest(config, snapshot_id):
+    path = os.path.join(paths(config)["snapshots"], snapshot_id, COMPLETE)
+    try:
+        with io.open(path, "r", encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def content_of(config, snapshot_id):
+    """The update snapshot whose packages a snapshot carries (itself, or what a rollback restored)."""
+    if not snapshot_id:
+        return None
+    content = manifest(config, snapshot_id).get("content")
+    return content if isinstance(content, ("".__class__, u"".__class__)) and SNAPSHOT_RE.match(content) \
+        else snapshot_id
+
+
+def republish(config, tools, source, snapshot_id):
+    """The packages of ``source`` published again as ``snapshot_id``: new aptly snapshots (a copy) and
+    publications with a fresh Release date, the RPM trees, MU records and keys hard-linked."""
+    where = paths(config)
+    top = os.path.join(where["snapshots"], snapshot_id)
+    source_top = os.path.join(where["snapshots"], source)
+    makedirs(top)
+    for repo in config["apt"]:
+        names = []
+        for component in repo["components"]:
+            name = aptly_snapshot_name(snapshot_id, repo, component)
+            tools.aptly(["snapshot", "merge", "-no-remove", name,
+                         aptly_snapshot_name(source, repo, component)], "apt %s" % repo["name"])
+            names.append(name)
+        argv = ["publish", "snapshot", "-batch", "-distribution=" + repo["distribution"],
+                "-component=" + ",".join(repo["components"]), "-architectures=" + ",".join(repo["architectures"]),
+                "-gpg-key=" + config["gpg_key"], "-origin=" + config["site_key_name"], "-label=" + repo["name"]]
+        if config["passphrase_file"]:
+            argv.append("-passphrase-file=" + config["passphrase_file"])
+        tools.aptly(argv + names + [aptly_prefix(snapshot_id, repo)], "apt %s" % repo["name"])
+    for part in ["rpm", "mcv", "keys"]:
+        origin = os.path.join(source_top, part)
+        for base, _dirs, files in os.walk(origin):
+            for name in files:
+                dest = os.path.join(top, part, os.path.relpath(os.path.join(base, name), origin))
+                makedirs(os.path.dirname(dest))
+                os.link(os.path.join(base, name), dest)
+
+
+def cmd_rollback(config, tools, target=None, clock=time.time):
+    """Publish an older snapshot's packages again as a new snapshot and switch ``current`` to it.
+
+    APT ignores a Release file older than the one it already has, so switching the link back to the
+    old publication would not reach clients that fetched the newer one; a new publication of the same
+    packages, dated now, does."""
     complete = complete_snapshots(config)
     current = current_snapshot(config)
-    summary = {"command": "rollback", "previous": current, "current": current, "switched": False, "errors": []}
+    summary = {"command": "rollback", "previous": current, "current": current, "restored": None,
+               "switched": False, "errors": [], "dropped": []}
     if target is None:
-        older = [name for name in complete if current is None or name < current]
+        content = content_of(config, current)
+        older = [name for name in complete if content is None or name < content]
         if not older:
-            summary["errors"].append("no complete snapshot older than %s" % current)
+            summary["errors"].append("no complete snapshot older than %s" % content)
             return summary
         target = older[-1]
     if target not in complete:
         summary["errors"].append("%s is not a complete snapshot (have: %s)" % (target, ", ".join(complete)))
         return summary
+    source = target
+    target = content_of(config, source)
+    summary["restored"] = target
     try:
-        verify_snapshot(config, tools, target)
+        verify_snapshot(config, tools, source)
     except (MirrorError, OSError, IOError, ValueError) as exc:
-        summary["errors"].append("snapshot %s does not verify: %s" % (target, exc))
+        summary["errors"].append("snapshot %s does not verify: %s" % (source, exc))
         return summary
-    if target != current:
-        switch_current(config, target)
-        summary["switched"] = True
-    summary["current"] = target
+    for stale in incomplete_snapshots(config):
+        drop_snapshot(config, tools, stale)
+    snapshot_id = new_snapshot_id(config, clock)
+    try:
+        republish(config, tools, source, snapshot_id)
+        repos = verify_snapshot(config, tools, snapshot_id)
+    except (MirrorError, OSError, IOError, ValueError) as exc:
+        summary["errors"].append(str(exc))
+        try:
+            drop_snapshot(config, tools, snapshot_id)
+        except (MirrorError, OSError) as drop_exc:
+            summary["errors"].append("cleanup: %s" % drop_exc)
+        return summary
+    record = {"snapshot": snapshot_id, "created": clock(), "repos": repos, "content": target,
+              "rollback_from": current, "mu": [item["release"] for item in config["mu"]]}
+    atomic_write(os.path.join(paths(config)["snapshots"], snapshot_id, COMPLETE),
+                 json.dumps(record, indent=2, sort_keys=True) + "\n")
+    switch_current(config, snapshot_id)
+    summary.update(current=snapshot_id, switched=True)
+    keep = set([target, source])
+    for old in retention_plan(complete_snapshots(config), snapshot_id, config["retention"] + len(keep)):
+        if old in keep:
+            continue
+        try:
+            drop_snapshot(config, tools, old)
+            summary["dropped"].append(old)
+        except (MirrorError, OSError) as exc:
+            summary["errors"].append("retention: %s" % exc)
     return summary
 
 
