@@ -120,7 +120,7 @@ def test_nodes_show_and_warn(lab, status):
     # apt-get update warns about the flagged candidate; the install of it warns and goes on.
     update = apt(lab, "update")
     assert update.returncode == 0
-    assert "libfuel-common 1.2-0mos3, flagged by the vendor" in update.stderr + update.stdout
+    assert "the repositories offer libfuel-common 1.2-0mos3, flagged by the vendor" in update.stderr + update.stdout
     unrelated = apt(lab, "install", "upstream-extra")
     assert unrelated.returncode == 0 and "fuel-release-status" not in unrelated.stdout + unrelated.stderr
     assert dpkg_version(lab, "upstream-extra") == "1.0-1"

@@ -453,33 +453,36 @@ def check_installs(config, pairs, out=sys.stderr):
     return 1 if hits and config["strict"] else 0
 
 
-def apt_candidates(names):
-    """{name: candidate version} from ``apt-cache policy``."""
+def apt_available(names):
+    """{name: [versions]} the configured repositories offer, from ``apt-cache madison``."""
     if not names:
         return {}
-    _rc, out, _err = run(["apt-cache", "policy"] + list(names))
-    result, current = {}, None
+    _rc, out, _err = run(["apt-cache", "madison"] + list(names))
+    result = {}
     for line in out.splitlines():
-        if line and not line[0].isspace() and line.rstrip().endswith(":"):
-            current = line.rstrip()[:-1]
-        elif current and line.strip().startswith("Candidate:"):
-            candidate = line.split(":", 1)[1].strip()
-            if candidate and candidate != "(none)":
-                result[current] = candidate
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) >= 3 and parts[0] and parts[1]:
+            result.setdefault(parts[0], [])
+            if parts[1] not in result[parts[0]]:
+                result[parts[0]].append(parts[1])
     return result
 
 
 def apt_post_update(config, out=sys.stderr):
+    """After ``apt-get update``: refresh, then name each flagged version the repositories now offer."""
     refresh(config)
     status = cached_status(config)
     if not status:
         return 0
-    installed = installed_versions("deb", [e["name"] for e in status["problem_packages"]])
-    for name, candidate in sorted(apt_candidates([e["name"] for e in status["problem_packages"]]).items()):
-        entry = flagged(status, name, candidate)
-        if entry and installed.get(name) != candidate:
-            out.write("fuel-release-status: an upgrade would install %s %s, flagged by the vendor: %s\n" % (
-                name, candidate, entry["reason"]))
+    names = sorted(set(entry["name"] for entry in status["problem_packages"]))
+    installed = installed_versions("deb", names)
+    for name, versions in sorted(apt_available(names).items()):
+        for version in versions:
+            entry = flagged(status, name, version)
+            if entry and installed.get(name) != version:
+                out.write("fuel-release-status: the repositories offer %s %s, flagged by the vendor: %s "
+                          "(an install of it %s)\n" % (name, version, entry["reason"],
+                                                        "is refused" if config["strict"] else "warns"))
     return 0
 
 
