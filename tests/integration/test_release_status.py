@@ -10,6 +10,7 @@ import os
 import pytest
 
 import mirrorlab
+from labfixture import REPO
 
 APT_HOST = "cmp-2"
 RPM_HOST = "master"
@@ -117,7 +118,16 @@ def test_nodes_show_and_warn(lab, status):
         installed = json.loads(lab.node_run(host, ["/usr/local/sbin/fuel-release-status", "installed"]).stdout)
         assert installed == [{"name": "fuel-utils", "version": "2.0-0mos2", "reason": "CLI regression"}]
 
-    # apt-get update warns about the flagged candidate; the install of it warns and goes on.
+    # mu_check reports the flagged versions installed, read from the node's package database.
+    report = mirrorlab.playbook(lab, os.path.join(REPO, "playbooks", "mu_check.yml"),
+                                extra_vars={"fuel_mu_hosts": APT_HOST, "fuel_mu_mirror_url": lab.mirror_url})
+    assert report.rc == 0, report
+    result = report.task("Add the flagged versions installed", APT_HOST)[0]["result"]["ansible_facts"]
+    assert result["mu_check_result"]["flagged_installed"] == [
+        {"name": "fuel-utils", "version": dpkg_version(lab, "fuel-utils"), "reason": "CLI regression"}]
+    assert "cmp-2: flagged by the release status: fuel-utils 2.0-0mos2" in report.output
+
+    # apt-get update names the flagged version on offer; the install of it warns and goes on.
     update = apt(lab, "update")
     assert update.returncode == 0
     assert "the repositories offer libfuel-common 1.2-0mos3, flagged by the vendor" in update.stderr + update.stdout
