@@ -102,8 +102,8 @@ def main(argv):
         variables = mirrorlab.mirror_vars(upstream, root, gnupg, fingerprint)
         os.makedirs(os.path.join(root, "bin"))
         os.makedirs(os.path.join(root, "etc"))
-        shutil.copy(os.path.join(REPO, "roles", "mirror", "files", "fuel_mirror.py"), os.path.join(root, "bin",
-                                                                                                     "fuel-mirror.py"))
+        script = os.path.join(REPO, "roles", "mirror", "files", "fuel_mirror.py")
+        shutil.copy(script, os.path.join(root, "bin", "fuel-mirror.py"))
         config = {"root": root, "gpg_key": fingerprint, "gnupg_home": gnupg, "retention": 3,
                   "apt": variables["mirror_apt_repos"], "rpm": variables["mirror_rpm_repos"],
                   "mu_url": variables["mirror_mu_url"], "mu_releases": variables["mirror_mu_releases"]}

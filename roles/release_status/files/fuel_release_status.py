@@ -480,9 +480,9 @@ def apt_post_update(config, out=sys.stderr):
         for version in versions:
             entry = flagged(status, name, version)
             if entry and installed.get(name) != version:
+                outcome = "is refused" if config["strict"] else "warns"
                 out.write("fuel-release-status: the repositories offer %s %s, flagged by the vendor: %s "
-                          "(an install of it %s)\n" % (name, version, entry["reason"],
-                                                        "is refused" if config["strict"] else "warns"))
+                          "(an install of it %s)\n" % (name, version, entry["reason"], outcome))
     return 0
 
 

@@ -67,9 +67,14 @@ def test_loads_refuses_duplicates_nan_and_bad_bytes():
             frs.loads(text, "x")
 
 
-JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                                       max_size=5), max_leaves=20)
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+
+
+def _containers(inner):
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+
+
+JSONISH = st.recursive(SCALARS, _containers, max_leaves=20)
 
 
 @settings(max_examples=80, deadline=None)
