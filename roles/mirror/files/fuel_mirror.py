@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: fuel.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Versioned local mirror of APT and RPM repositories: aptly and dnf reposync + createrepo_c.
@@ -42,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 SNAPSHOT_RE = re.compile(r"\A[0-9]{8}T[0-9]{6}Z\Z")
 NAME_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")

@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: fuel.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Release status of a vendor cloud: published next to the mirror, shown and enforced on every node.
@@ -40,7 +39,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # pylint: disable=invalid-name
 
 import errno
-import io
 import json
 import os
 import re
@@ -53,7 +51,8 @@ try:
     from urllib.request import urlopen
     from urllib.error import URLError
 except ImportError:  # Python 2.7
-    from urllib2 import urlopen, URLError  # novermin pylint: disable=import-error
+    # Not a module: this runs from cron and package manager hooks, without ansible.module_utils.
+    from urllib2 import urlopen, URLError  # novermin pylint: disable=import-error,ansible-bad-import-from
 
 try:
     TEXT = unicode  # noqa: F821 pylint: disable=undefined-variable
