@@ -29,6 +29,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a client killed on purpose (the interrupted mirror run)
+
     def do_GET(self):  # noqa: N802
         server = self.server
         if self.path.endswith((".deb", ".rpm")) and not server.flowing.is_set():
