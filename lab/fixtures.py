@@ -17,6 +17,8 @@ from lab.common import CACHE_DIR, LAB_DIR, digest, log, run, write_file
 from lab.roots import cache_lock
 
 DEFINITIONS = os.path.join(LAB_DIR, "fixtures", "packages.yml")
+# Repositories and packages of the next major release, added to the definitions.
+NEXT_RELEASE = os.path.join(LAB_DIR, "fixtures", "next_release.yml")
 KEY_NAME = "fuel-lab"
 KEY_UID = "fuel.lifecycle lab repositories <lab@example.invalid>"
 # The RPM host's userland comes from Debian, so its RPM database knows nothing
@@ -30,7 +32,13 @@ DEB_SCRIPTS = {"preinst": "%pre", "postinst": "%post", "prerm": "%preun", "postr
 
 def load_definitions(path=DEFINITIONS):
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        definitions = yaml.safe_load(handle)
+    if path == DEFINITIONS and os.path.exists(NEXT_RELEASE):
+        with open(NEXT_RELEASE, encoding="utf-8") as handle:
+            extra = yaml.safe_load(handle)
+        definitions["repos"].update(extra["repos"])
+        definitions["packages"] = definitions["packages"] + extra["packages"]
+    return definitions
 
 
 def split_version(full):
@@ -160,7 +168,7 @@ def sign_rpm_repo(repo_dir, env):
 
 def build_www():
     """Build (once) and return the web root holding every fixture repository."""
-    key = digest(DEFINITIONS, os.path.abspath(__file__))
+    key = digest(DEFINITIONS, NEXT_RELEASE, os.path.abspath(__file__))
     www = os.path.join(CACHE_DIR, "fixtures", key, "www")
     with cache_lock("fixtures-" + key):
         if not os.path.isfile(os.path.join(www, ".complete")):
