@@ -59,32 +59,14 @@ options:
     type: str
   nodes:
     description:
-      - The environment's nodes in upgrade order (O(state=begin)).
+      - The environment's nodes in upgrade order (O(state=begin)), each a dict with
+        C(name) (required, the inventory hostname), C(group) (stage or role group,
+        default C(other)), C(status) (its deployment status, default C(ready); only
+        C(ready) may start, C(error) too for a node whose upgrade failed before), C(busy)
+        (tasks running on it, for instance lock files found; any refuses the start) and
+        C(release) (the release it runs now).
     type: list
-    elements: dict
-    suboptions:
-      name:
-        description: Node name (inventory hostname).
-        type: str
-        required: true
-      group:
-        description: Stage or role group of the node (V(primary), V(controller), V(compute), ...).
-        type: str
-        default: other
-      status:
-        description:
-          - The node's deployment status; only V(ready) may start (V(error) too for a node
-            whose upgrade failed before).
-        type: str
-        default: ready
-      busy:
-        description: Tasks running on the node (for instance lock files found); any refuses the start.
-        type: list
-        elements: str
-        default: []
-      release:
-        description: Release the node runs now.
-        type: str
+    elements: raw
   node:
     description: The node of O(state=node).
     type: str
@@ -249,13 +231,7 @@ def main():
             "env": {"type": "str"},
             "owner": {"type": "str"},
             "target_release": {"type": "str"},
-            "nodes": {"type": "list", "elements": "dict", "options": {
-                "name": {"type": "str", "required": True},
-                "group": {"type": "str", "default": "other"},
-                "status": {"type": "str", "default": "ready"},
-                "busy": {"type": "list", "elements": "str", "default": []},
-                "release": {"type": "str"},
-            }},
+            "nodes": {"type": "list", "elements": "raw"},
             "node": {"type": "str"},
             "node_status": {"type": "str", "choices": ["upgrading", "done", "failed"]},
             "node_ready": {"type": "str", "default": "ready"},
