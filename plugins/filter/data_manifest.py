@@ -14,7 +14,7 @@ description:
   - Takes the C(files) list of M(ansible.builtin.find) (run with C(get_checksum=true),
     C(recurse=true), C(file_type=any)) and returns a mapping of each path to a line
     with its type, SHA-1 checksum (files), size (files), mode, owner and group, or
-    link target. Times are left out: what counts is the content.
+    link target. Times are left out, what counts is the content.
   - The manifest is what M(ansible.builtin.copy) saves before an upgrade and what
     P(fuel.lifecycle.data_manifest_changes#filter) compares after it.
 options:

@@ -13,7 +13,7 @@ short_description: Upgrade state of one environment (upgrade, per-node status, h
 version_added: 0.2.0
 description:
   - Keeps the in-place upgrade of one environment to a new major release in one
-    JSON record on the environment's lock host (its primary controller): the
+    JSON record on the environment's lock host (its primary controller). It holds the
     environment status (V(upgrade), V(finished), V(aborted)), the target release,
     which run drives the upgrade, each node's status (V(pending), V(upgrading),
     V(done), V(failed)) with its release, and a history that is only appended to.
@@ -242,8 +242,7 @@ def main():
             "force": {"type": "bool", "default": False},
             "lock_timeout": {"type": "float", "default": 60},
         },
-        required_if=[("state", "begin", ("owner",)), ("state", "node", ("owner", "node",
-                                                                                           "node_status")),
+        required_if=[("state", "begin", ("owner",)), ("state", "node", ("owner", "node", "node_status")),
                      ("state", "release", ("owner",)), ("state", "finish", ("owner",)),
                      ("state", "abort", ("owner",))],
         supports_check_mode=True,

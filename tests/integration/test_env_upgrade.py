@@ -164,7 +164,7 @@ def test_failed_compute_stops_the_roll_and_the_environment_refuses_other_work(up
     worker.join()
     run = first["run"]
     begin = second.task("Begin or resume the upgrade")
-    assert second.rc != 0 and begin and begin[0]["result"].get("failed") is True, second
+    assert second.rc != 0 and begin and begin[0]["status"] == "failed" and begin[0]["result"]["refused"], second
     message = begin[0]["result"]["msg"]
     assert "environment 1 is in state 'upgrade' to release 10.0 since %s" % held["since"] in message, message
     assert "held by %s (run active since" % held["run"]["owner"] in message, message
@@ -203,7 +203,7 @@ def test_failed_compute_stops_the_roll_and_the_environment_refuses_other_work(up
         "fuel_mu_apt_repos": [{"uri": lab.mirror_url + "/deb/mu2", "suite": "mos9.0-mu2", "section": "main",
                                "signed_by": "/etc/apt/keyrings/fuel-lab.gpg"}]})
     guard = mu.task("Refuse while the environment is upgraded")
-    assert mu.rc != 0 and guard and guard[0]["result"].get("failed") is True, mu
+    assert mu.rc != 0 and guard and guard[0]["status"] == "failed" and guard[0]["result"]["refused"], mu
     assert guard[0]["result"]["msg"].startswith(
         "mu_install refused: environment 1 is in state 'upgrade' to release 10.0 since %s, held by %s (no run active)"
         % (held["since"], held["begun_by"])), guard[0]["result"]["msg"]
@@ -262,7 +262,7 @@ def test_rerun_resumes_from_the_failed_node_and_finishes(uplab, tmp_path):
     # Finished: the guard lets other operations run again; a second upgrade to 10.0 is refused.
     again = lab.playbook(PLAYBOOK, extra_vars=upgrade_vars(lab, str(tmp_path / "again")))
     begin = again.task("Begin or resume the upgrade")
-    assert again.rc != 0 and begin[0]["result"]["failed"] is True
+    assert again.rc != 0 and begin[0]["status"] == "failed" and begin[0]["result"]["refused"]
     assert "already on release 10.0" in begin[0]["result"]["msg"]
     guard = lab.playbook([{"hosts": "env_1", "gather_facts": False, "tasks": [{
         "name": "guard", "ansible.builtin.include_role": {"name": "fuel.lifecycle.env_upgrade",
