@@ -238,7 +238,7 @@ def decide(record, params):
     if not owner.strip():
         raise BadInput("owner: must not be empty for state %s" % action)
     force = bool(params.get("force"))
-    message = _text(params.get("message") or "", "message", 2048)
+    message = _text(params.get("reason") or "", "reason", 2048)
     if action == "begin":
         return _begin(record, params, env, owner, force)
     if record is None or record["status"] != "upgrade":

@@ -75,7 +75,7 @@ options:
     type: str
     choices: [upgrading, done, failed]
   node_ready:
-    description: Deployment status of O(node) when it moves to V(upgrading) (see O(nodes[].status)).
+    description: Deployment status of O(node) when it moves to V(upgrading) (see O(nodes)).
     type: str
     default: ready
   busy:
@@ -89,8 +89,8 @@ options:
   operation:
     description: What O(state=guard) protects, named in its refusal (for instance C(mu_install)).
     type: str
-  message:
-    description: Why (a failed node's error, the reason of an abort); kept in the history.
+  reason:
+    description: Why (a failed node's error, the reason of an abort or a release); kept in the history.
     type: str
   force:
     description:
@@ -113,7 +113,7 @@ attributes:
   platform:
     platforms: [posix]
 notes:
-  - V(query) and V(guard) only read; they report RV(changed=false).
+  - V(query) and V(guard) only read; they never report a change.
 seealso:
   - module: fuel.lifecycle.env_lock
 """
@@ -238,7 +238,7 @@ def main():
             "busy": {"type": "list", "elements": "str", "default": []},
             "release": {"type": "str"},
             "operation": {"type": "str"},
-            "message": {"type": "str"},
+            "reason": {"type": "str"},
             "force": {"type": "bool", "default": False},
             "lock_timeout": {"type": "float", "default": 60},
         },

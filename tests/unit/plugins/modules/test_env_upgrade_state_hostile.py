@@ -14,7 +14,7 @@ from module_harness import run_module, tree_digest
 from ansible_collections.fuel.lifecycle.plugins.modules.env_upgrade_state import main
 
 OPTIONS = ("path", "state", "env", "owner", "target_release", "nodes", "node", "node_status", "node_ready", "busy",
-           "release", "operation", "message", "force", "lock_timeout")
+           "release", "operation", "reason", "force", "lock_timeout")
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["", " ", "..", "../etc", "a/b", "x" * 300, "ok\n", "tab\there", "\x00", "\u2028", "é", "10.0",
@@ -32,7 +32,7 @@ PARAMS = st.fixed_dictionaries(
     optional={
         "env": VALUE, "owner": VALUE, "target_release": VALUE, "nodes": st.one_of(st.lists(NODE, max_size=4), VALUE),
         "node": VALUE, "node_status": st.one_of(st.sampled_from(["upgrading", "done", "failed"]), VALUE),
-        "node_ready": VALUE, "busy": VALUE, "release": VALUE, "operation": VALUE, "message": VALUE,
+        "node_ready": VALUE, "busy": VALUE, "release": VALUE, "operation": VALUE, "reason": VALUE,
         "force": VALUE, "lock_timeout": st.sampled_from([0.2, 1, "x", -1]),
     })
 GOOD_RECORD = {"format": 1, "env": "1", "status": "upgrade", "target_release": "10.0", "since": "2026-12-01T00:00:00Z",
