@@ -269,3 +269,31 @@ def test_rerun_resumes_from_the_failed_node_and_finishes(uplab, tmp_path):
                                                           "tasks_from": "refuse_during_upgrade"},
         "vars": {"env_upgrade_lock_host": "ctrl-1", "env_upgrade_guard_operation": "mu_install"}}]}])
     assert guard.rc == 0, guard
+
+
+def test_busy_node_refuses_to_start_and_changed_data_fails_the_node(uplab, tmp_path):
+    """A second environment made of cmp-3 alone (its own record on cmp-3): a task running on
+    the node refuses the begin; then a hook that writes into a data path fails the node."""
+    lab = uplab
+    record = "/var/lib/fuel-lifecycle/env-upgrade-env2.json"
+    busy = "/var/lib/fuel-lifecycle/mu/node.lock"
+    lab.node_run("cmp-3", ["mkdir", "-p", os.path.dirname(busy)])
+    lab.node_run("cmp-3", ["touch", busy])
+    extra = {"env_upgrade_env": "2", "env_upgrade_hosts": "cmp-3", "env_upgrade_state_path": record}
+    refused = lab.playbook(PLAYBOOK, extra_vars=upgrade_vars(lab, str(tmp_path / "busy"), **extra))
+    begin = refused.task("Begin or resume the upgrade")
+    assert refused.rc != 0 and begin[0]["status"] == "failed" and begin[0]["result"]["refused"], refused
+    assert "node cmp-3 has running tasks: %s" % busy in begin[0]["result"]["msg"]
+    assert not os.path.exists(os.path.join(lab.root("cmp-3"), record.lstrip("/")))
+    lab.node_run("cmp-3", ["rm", busy])
+
+    before = data_sums(lab, "cmp-3")
+    writer = ["sh", "-c", "echo tampered >> %s/db/records.db" % DATA]
+    run = lab.playbook(PLAYBOOK, extra_vars=upgrade_vars(lab, str(tmp_path / "data"), env_upgrade_other_post_commands=[
+        writer], **extra))
+    assert run.rc != 0, run
+    assert "environment upgrade stopped on cmp-3" in run.output
+    assert data_sums(lab, "cmp-3") != before  # the hook really wrote
+    node = json.loads(lab.read("cmp-3", record))["nodes"]["cmp-3"]
+    assert node["status"] == "failed", node
+    assert "data changed on cmp-3 during the upgrade: changed %s/db/records.db" % DATA in node["message"], node
