@@ -210,6 +210,18 @@ def test_failed_compute_stops_the_roll_and_the_environment_refuses_other_work(up
     assert not mu.changed_hosts()
     assert {host: lab.read(host, "/etc/fuel/mu-version.json") for host in ENV_HOSTS} == mu_before
 
+    # So is a change of the repositories of one of its nodes (the record is on its primary controller).
+    sources = lab.read("cmp-3", "/etc/apt/sources.list.d/fuel-lab.list")
+    repos = lab.playbook(os.path.join(REPO, "playbooks", "repos.yml"), extra_vars={
+        "fuel_repos_hosts": "cmp-3", "repos_check": False, "repos_exclusive": True,
+        "repos_list": [{"type": "deb", "name": "mu2", "class": "vendor", "uri": lab.mirror_url + "/deb/mu2",
+                        "suite": "mos9.0-mu2", "section": "main", "signed_by": "/etc/apt/keyrings/fuel-lab.gpg"}]})
+    guard = repos.task("Refuse while the environment is upgraded", "cmp-3")
+    assert repos.rc != 0 and guard and guard[0]["status"] == "failed" and guard[0]["result"]["refused"], repos
+    assert guard[0]["result"]["msg"].startswith("repos refused: environment 1 is in state 'upgrade'")
+    assert lab.read("cmp-3", "/etc/apt/sources.list.d/fuel-lab.list") == sources
+    assert not os.path.exists(os.path.join(lab.root("cmp-3"), "etc/apt/sources.list.d/mu2.list"))
+
 
 def test_rerun_resumes_from_the_failed_node_and_finishes(uplab, tmp_path):
     lab = uplab
