@@ -1,3 +1,5 @@
+# Copyright: fuel.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """env_upgrade_state: the module's real main() over the cases of env_upgrade_state.yaml."""
 
 from __future__ import annotations

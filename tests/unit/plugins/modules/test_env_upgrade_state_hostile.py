@@ -1,3 +1,5 @@
+# Copyright: fuel.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """env_upgrade_state under hostile options and hostile record files: never a traceback; a
 failure names the option or the file and leaves the scratch tree byte-identical."""
 
