@@ -202,7 +202,7 @@ def test_failed_compute_stops_the_roll_and_the_environment_refuses_other_work(up
         "fuel_mu_report_dir": str(tmp_path / "mu"),
         "fuel_mu_apt_repos": [{"uri": lab.mirror_url + "/deb/mu2", "suite": "mos9.0-mu2", "section": "main",
                                "signed_by": "/etc/apt/keyrings/fuel-lab.gpg"}]})
-    guard = mu.task("Refuse while the environment is upgraded")
+    guard = mu.task("Env_upgrade | Refuse while the environment is upgraded")
     assert mu.rc != 0 and guard and guard[0]["status"] == "failed" and guard[0]["result"]["refused"], mu
     assert guard[0]["result"]["msg"].startswith(
         "mu_install refused: environment 1 is in state 'upgrade' to release 10.0 since %s, held by %s (no run active)"
@@ -216,7 +216,7 @@ def test_failed_compute_stops_the_roll_and_the_environment_refuses_other_work(up
         "fuel_repos_hosts": "cmp-3", "repos_check": False, "repos_exclusive": True,
         "repos_list": [{"type": "deb", "name": "mu2", "class": "vendor", "uri": lab.mirror_url + "/deb/mu2",
                         "suite": "mos9.0-mu2", "section": "main", "signed_by": "/etc/apt/keyrings/fuel-lab.gpg"}]})
-    guard = repos.task("Refuse while the environment is upgraded", "cmp-3")
+    guard = repos.task("Env_upgrade | Refuse while the environment is upgraded", "cmp-3")
     assert repos.rc != 0 and guard and guard[0]["status"] == "failed" and guard[0]["result"]["refused"], repos
     assert guard[0]["result"]["msg"].startswith("repos refused: environment 1 is in state 'upgrade'")
     assert lab.read("cmp-3", "/etc/apt/sources.list.d/fuel-lab.list") == sources
