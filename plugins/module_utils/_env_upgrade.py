@@ -229,8 +229,7 @@ def decide(record, params):
     if record is not None and env is not None and record["env"] != env:
         raise Refused("the record holds environment %s, not %s" % (record["env"], env))
     if action == "guard":
-        operation = _name(params.get("operation") or "this operation", "operation") \
-            if params.get("operation") else "this operation"
+        operation = _text(params.get("operation") or "this operation", "operation", 256)
         if record is not None and record["status"] == "upgrade":
             raise Refused("%s refused: %s" % (operation, describe(record)))
         return None, "environment not in upgrade: %s allowed" % operation
