@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 
@@ -290,14 +291,24 @@ def test_busy_node_refuses_to_start_and_changed_data_fails_the_node(uplab, tmp_p
     record = "/var/lib/fuel-lifecycle/env-upgrade-env2.json"
     busy = "/var/lib/fuel-lifecycle/mu/node.lock"
     lab.node_run("cmp-3", ["mkdir", "-p", os.path.dirname(busy)])
-    lab.node_run("cmp-3", ["touch", busy])
-    extra = {"env_upgrade_env": "2", "env_upgrade_hosts": "cmp-3", "env_upgrade_state_path": record}
-    refused = lab.playbook(PLAYBOOK, extra_vars=upgrade_vars(lab, str(tmp_path / "busy"), **extra))
+    # a maintenance update working on the node holds its node lock (flock)
+    holder = subprocess.Popen(["chroot", lab.root("cmp-3"), "flock", busy, "sleep", "600"])  # pylint: disable=consider-using-with
+    try:
+        deadline = time.monotonic() + 10
+        while lab.node_run("cmp-3", ["flock", "-n", busy, "true"], check=False).returncode == 0:
+            assert time.monotonic() < deadline, "the lock holder did not start"
+            time.sleep(0.1)
+        extra = {"env_upgrade_env": "2", "env_upgrade_hosts": "cmp-3", "env_upgrade_state_path": record}
+        refused = lab.playbook(PLAYBOOK, extra_vars=upgrade_vars(lab, str(tmp_path / "busy"), **extra))
+    finally:
+        holder.kill()
+        holder.wait()
     begin = refused.task("Begin or resume the upgrade")
     assert refused.rc != 0 and begin[0]["status"] == "failed" and begin[0]["result"]["refused"], refused
-    assert "node cmp-3 has running tasks: %s" % busy in begin[0]["result"]["msg"]
+    assert "node cmp-3 has running tasks: held: %s" % busy in begin[0]["result"]["msg"]
     assert not os.path.exists(os.path.join(lab.root("cmp-3"), record.lstrip("/")))
-    lab.node_run("cmp-3", ["rm", busy])
+    # the lock file stays once its holder is gone: no longer busy (the run below starts)
+    assert os.path.exists(os.path.join(lab.root("cmp-3"), busy.lstrip("/")))
 
     before = data_sums(lab, "cmp-3")
     writer = ["sh", "-c", "echo tampered >> %s/db/records.db" % DATA]
