@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   debootstrap rpm createrepo-c gnupg apt-utils dpkg-dev fakeroot
   qemu-system-x86 qemu-utils rsync python3-apt python3-rpm
-  openssh-client curl git make e2fsprogs
+  openssh-client curl git make e2fsprogs shellcheck
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -88,7 +88,7 @@ for tool in .venv-sanity .venv-legacy; do
   pip_version=$("$tool/bin/python" -c 'from ansible_test._internal.python_requirements import get_venv_packages
 from ansible_test._internal.host_configs import NativePythonConfig
 print(get_venv_packages(NativePythonConfig(version="3.11", path="/usr/bin/python3"))["pip"])' 2>/dev/null || echo 24.2)
-  install -m 0644 scripts/get_pip_offline.py ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+  install -m 0644 scripts/get_pip_offline.py ~/.ansible/test/cache/get_pip_"${pip_version//./_}".py
 done
 
 # The node interpreters ansible-test compiles and imports the module code with
@@ -99,7 +99,10 @@ done
 # newer one only narrows the range, and ansible-test says which it skipped.
 rm -rf build/node-pythons && mkdir -p build/node-pythons
 for version in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
-  found=$(ls -d "$PYENV_VERSIONS/$version".*/bin/python"$version" 2>/dev/null | sort -V | tail -1 || true)
+  found=
+  for candidate in "$PYENV_VERSIONS/$version".*/bin/python"$version"; do
+    [ -x "$candidate" ] && found=$candidate  # pyenv keeps one patch release per minor here
+  done
   [ -n "$found" ] || found=$(command -v "python$version" 2>/dev/null || true)
   if [ -n "$found" ] && "$found" -c 'pass' 2>/dev/null; then
     ln -sfn "$found" "build/node-pythons/python$version"

@@ -25,8 +25,8 @@ MU_CHECK = os.path.join(REPO, "playbooks", "mu_check.yml")
 
 @pytest.fixture(scope="module")
 def mulab():
-    lab = Lab(os.path.join(REPO, "build", "lab-mu"), topology=["--rpm", "1", "--controllers", "3", "--computes", "3",
-                                                                             "--legacy", "0"])
+    topology = ["--rpm", "1", "--controllers", "3", "--computes", "3", "--legacy", "0"]
+    lab = Lab(os.path.join(REPO, "build", "lab-mu"), topology=topology)
     lab.up()
     try:
         setup = lab.playbook([
