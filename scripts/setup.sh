@@ -66,7 +66,14 @@ venv() {  # venv DIR PYTHON REQUIREMENTS: (re)create DIR when the interpreter or
   if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: creating $dir ($python, $reqs)"
     rm -rf "$dir"
-    "$python" -m venv "$dir"
+    if ! "$python" -m venv "$dir"; then
+      # The Debian 13 fallback interpreter: its ensurepip looks for wheels in
+      # the host's /usr/share/python-wheels; bootstrap pip from the root's own.
+      rm -rf "$dir"
+      "$python" -m venv --without-pip "$dir"
+      local wheels=("$(dirname "$python")"/../share/python-wheels/pip-*.whl)
+      "$dir/bin/python" "${wheels[0]}/pip" install -q pip
+    fi
     "$dir/bin/pip" install -q --upgrade pip
     "$dir/bin/pip" install -q -r "$reqs"
     echo "$want" > "$dir/.stamp"
