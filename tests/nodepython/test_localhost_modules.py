@@ -52,7 +52,11 @@ def case(tmp):
         "boot_backup": ({"src": tmp + "/boot", "dest": tmp + "/backup", "state": "backed_up"}, True, None,
                         {"boot/vmlinuz-1": "kernel\n", "boot/grub/grub.cfg": "menuentry\n"}),
         "env_lock": (lock, True, None, {}),
+        "env_upgrade_state": ({"path": tmp + "/env-upgrade.json", "state": "query"}, True, None, {}),
         "lvm_snapshot": ({"name": "nodepython", "state": "listed"}, True, None, {}),
+        # Out-of-range input: the module's own refusal, before it touches the host's package manager.
+        "mu_apply": ({"timeout": 0, "record_path": tmp + "/mu-version.json", "state_dir": tmp + "/mu",
+                      "fact_path": tmp + "/fuel_mu.fact"}, True, "timeout: must be between", {}),
         "mu_version": ({"path": tmp + "/mu-version.json", "state": "query", "fact_path": tmp + "/fuel_mu.fact"},
                        True, None, {}),
         "needs_restart": ({"use_tools": False}, True, None, {}),
