@@ -33,6 +33,8 @@ NODE_PYTHONS = os.path.join(REPO, "build", "node-pythons")
 CALLBACKS = os.path.join(REPO, "tests", "integration", "callback_plugins")
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "plugins", "modules", "*.py"))
                  if not os.path.basename(p).startswith("_"))
+DEAD_REPO = {"type": "deb", "name": "vendor", "uri": "http://127.0.0.1:9/deb/vendor", "suite": "mos9.0",
+             "section": "main"}
 LVS_EMPTY = '#!/bin/sh\necho \'{"report": [{"lv": []}]}\'\n'
 
 
@@ -62,9 +64,12 @@ def case(tmp):
         "needs_restart": ({"use_tools": False}, True, None, {}),
         "package_swap": ({"swaps": [{"remove": ["fuel-lab-not-installed"], "install": []}],
                           "package_manager": "apt"}, True, None, {}),
-        "repo_check": ({"packages": [], "package_manager": "apt", "timeout": 5}, True, None, {}),
+        # A repository nobody serves: reported unreachable (fail_on_problem is off), nothing fetched.
+        "repo_check": ({"repos": [dict(DEAD_REPO)], "packages": [], "package_manager": "apt", "timeout": 2},
+                       True, None, {}),
         "repo_info": ({"root": tmp + "/root"}, True, None, {"root/etc/apt/sources.list": ""}),
-        "repo_priorities": ({"package_manager": "apt", "apt_sources_dir": tmp + "/sources.list.d",
+        "repo_priorities": ({"repos": [dict(DEAD_REPO)], "package_manager": "apt",
+                             "apt_sources_dir": tmp + "/sources.list.d",
                              "apt_sources_list": tmp + "/sources.list",
                              "apt_preferences_dir": tmp + "/preferences.d"}, True, None,
                             {"sources.list": "deb http://127.0.0.1:9/deb/vendor mos9.0 main\n"}),
