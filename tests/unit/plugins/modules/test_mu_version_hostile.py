@@ -144,7 +144,7 @@ def test_hostile_mirror_is_refused_within_the_deadline(mirror, route, timeout, w
     root = scratch()
     try:
         params = {"path": os.path.join(root, "etc", "mu.json"), "fact_path": os.path.join(root, "fuel_mu.fact"),
-                  "state": "present", "url": mirror + route, "timeout": timeout}
+                  "state": "present", "url": mirror + route, "timeout": timeout, "use_proxy": False}
         result, elapsed = run_checked(params, root)
         assert result.get("failed"), result
         assert words in result["msg"] and "available record" in result["msg"], result["msg"]
@@ -157,7 +157,7 @@ def test_hostile_mirror_is_refused_within_the_deadline(mirror, route, timeout, w
 def test_redirect_to_a_good_record_is_followed(mirror):
     root = scratch()
     try:
-        params = {"path": os.path.join(root, "etc", "mu.json"), "fact_path": "", "url": mirror + "/to-good"}
+        params = {"path": os.path.join(root, "etc", "mu.json"), "fact_path": "", "url": mirror + "/to-good", "use_proxy": False}
         result, _elapsed = run_checked(params, root)
         assert not result.get("failed") and result["mu_status"] == "update-available", result
     finally:
@@ -201,7 +201,7 @@ def test_hostile_record_bodies_over_http(mirror, body):
     root = scratch()
     try:
         params = {"path": os.path.join(root, "etc", "mu.json"), "fact_path": os.path.join(root, "fuel_mu.fact"),
-                  "state": "present", "url": mirror + "/body/x", "timeout": 5}
+                  "state": "present", "url": mirror + "/body/x", "timeout": 5, "use_proxy": False}
         result, _elapsed = run_checked(params, root)
         if result.get("failed"):
             assert "available record" in result["msg"], result["msg"]
