@@ -135,7 +135,7 @@ swaps:
 packages_after:
   description:
     - On a failure after the transaction ran, the involved packages as the package database shows them
-      (one C(name version) line each); RV(changed) then tells whether the database differs from before.
+      (one C(name version) line each); C(changed) then tells whether the database differs from before.
   returned: on failure after the transaction started
   type: str
 plan:
