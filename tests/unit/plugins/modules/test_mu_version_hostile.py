@@ -124,7 +124,9 @@ def run_checked(params, root):
     result = run_module(mu_version.main, params)
     elapsed = time.time() - start
     if result.get("failed"):
-        assert any(field in result["msg"] for field in FIELDS), result["msg"]
+        # ansible-core itself refuses a NUL in any option before main() runs ("Failed to log to syslog")
+        own = "Failed to log to syslog" in result["msg"] and "\\x00" in repr(params)
+        assert own or any(field in result["msg"] for field in FIELDS), result["msg"]
         assert tree_digest(root) == before, "a failed run changed the tree: %s" % result["msg"]
     return result, elapsed
 
@@ -281,6 +283,7 @@ def installed_contents(draw):
 @example(params={"state": "present", "record": {"id": 2, "title": "MU", "timestamp": 1},
                  "path": "{root}/etc/mu.json/x"}, installed=b"{}")
 @example(params={"state": "query", "url": "file:///"}, installed=b"{}")
+@example(params={"mirror_url": "\x00", "state": "query"}, installed=None)
 def test_hostile_options_and_files(params, installed):
     root = tempfile.mkdtemp(prefix="mu-hostile-")
     try:
