@@ -78,6 +78,9 @@ def test_tarball_against_allowlist(tarball):
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".tar.gz"))]
     missing = [n for n in REQUIRED if n not in names]
     assert not missing
+    # Galaxy refuses a role without a README.
+    roles = {n.split("/")[1] for n in names if n.startswith("roles/") and n.count("/") >= 2}
+    assert roles and not [r for r in roles if "roles/%s/README.md" % r not in names]
     # Every module, role and plugin of the checkout is in it.
     for pattern in ("plugins/*/*.py", "roles/*/meta/argument_specs.yml", "playbooks/*.yml"):
         for path in glob.glob(os.path.join(REPO, pattern)):
