@@ -38,6 +38,8 @@ from lab.common import CACHE_DIR, LAB_DIR, digest, log, run, write_file
 from lab.roots import cache_lock
 
 DEFINITIONS = os.path.join(LAB_DIR, "fixtures", "packages.yml")
+# Repositories and packages of the next major release, added to the definitions.
+NEXT_RELEASE = os.path.join(LAB_DIR, "fixtures", "next_release.yml")
 KEY_NAME = "fuel-lab"
 KEY_UID = "fuel.lifecycle lab repositories <lab@example.invalid>"
 # Real archives sign with two keys (the current and the next archive key).
@@ -56,6 +58,11 @@ DEB_SCRIPTS = {"preinst": "%pre", "postinst": "%post", "prerm": "%preun", "postr
 def load_definitions(path=DEFINITIONS):
     with open(path, encoding="utf-8") as handle:
         definitions = yaml.safe_load(handle)
+    if path == DEFINITIONS and os.path.exists(NEXT_RELEASE):
+        with open(NEXT_RELEASE, encoding="utf-8") as handle:
+            extra = yaml.safe_load(handle)
+        definitions["repos"].update(extra["repos"])
+        definitions["packages"] = definitions["packages"] + extra["packages"]
     # the benchmark MU (lab/fixtures/mu_bench.yml) is generated, not listed
     return mu_bench.extend(definitions) if path == DEFINITIONS else definitions
 
@@ -219,7 +226,7 @@ def sign_rpm_repo(repo_dir, env):
 
 def build_www():
     """Build (once) and return the web root holding every fixture repository."""
-    key = digest(DEFINITIONS, os.path.abspath(__file__), *mu_bench.SOURCES)
+    key = digest(DEFINITIONS, NEXT_RELEASE, os.path.abspath(__file__), *mu_bench.SOURCES)
     www = os.path.join(CACHE_DIR, "fixtures", key, "www")
     with cache_lock("fixtures-" + key):
         if not os.path.isfile(os.path.join(www, ".complete")):
