@@ -365,8 +365,8 @@ class Apt(object):
         rc, out, err = self.runner.run(["dpkg", "--audit"])
         return (out + err).strip() if rc != 0 or out.strip() else ""
 
-    def verify(self):
-        rc, out, _err = self.runner.run(["dpkg", "--verify"])
+    def verify(self, names=None):
+        rc, out, _err = self.runner.run(["dpkg", "--verify"] + list(names or []))
         if rc not in (0, 1):
             return []
         return [re.sub(r"\A\S+\s+(?:c\s+)?", "", line) for line in out.splitlines() if line.strip()]
@@ -486,8 +486,9 @@ class Rpm(object):
     def audit(self):
         return ""
 
-    def verify(self):
-        rc, out, _err = self.runner.run(["rpm", "-Va", "--nodeps", "--nomtime"])
+    def verify(self, names=None):
+        argv = ["rpm", "-V", "--nodeps", "--nomtime"] + list(names) if names else ["rpm", "-Va", "--nodeps", "--nomtime"]
+        rc, out, _err = self.runner.run(argv)
         if rc not in (0, 1):
             return []
         return [re.sub(r"\A\S+\s+(?:c\s+)?", "", line) for line in out.splitlines() if line.strip()]
@@ -750,7 +751,7 @@ class MuRun(object):
 
         if pending:
             t = self.clock()
-            self.save_state(backend, status, target)
+            self.save_state(backend, status, target, plan)
             self.step("save state", t)
             t = self.clock()
             tx_start = self.clock()
@@ -813,12 +814,17 @@ class MuRun(object):
                                 "" if self.check_mode else "; no package changed, the repository files were "
                                 "put back"))
 
-    def save_state(self, backend, status, target):
-        """The package list and the modified packaged files before the first attempt at this MU (kept once)."""
+    def save_state(self, backend, status, target, plan=None):
+        """The package list and the modified packaged files before the first attempt at this MU (kept once).
+
+        With a plan, only the packages the update replaces are verified: their locally modified files are
+        the ones the update could touch (a whole-system verify hashes every installed file).
+        """
         listing = os.path.join(self.p["state_dir"], "packages-before-mu%s.txt" % target)
         if os.path.exists(listing):
             return
-        modified = backend.verify()
+        names = sorted(e["name"] for e in plan.get("upgrade", []) + plan.get("remove", [])) if plan else None
+        modified = backend.verify(names)
         self.result["modified_files"] = modified
         files.create_exclusive(os.path.join(self.p["state_dir"], "modified-before-mu%s.txt" % target),
                                "".join(m + "\n" for m in modified), 0o644)
