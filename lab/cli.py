@@ -29,16 +29,29 @@ def topology(args):
                        "primary": index == 0})
     for index in range(args.computes):
         wanted.append({"name": "cmp-%d" % (index + 1), "flavor": "apt", "groups": ["compute"]})
+    for index in range(args.legacy):
+        wanted.append({"name": "legacy-%d" % (index + 1), "flavor": "legacy", "groups": ["compute"]})
     return wanted
 
 
-def render_inventory(state, key_path):
-    """YAML inventory: fuel_master, env_<id> with controller and compute children."""
+def render_inventory(state, key_path, legacy=False):
+    """YAML inventory: fuel_master, env_<id> with controller and compute children.
+
+    The main inventory (ansible-core 2.21) leaves the legacy nodes out: their
+    Python 2.7 is beyond what 2.17+ can drive. The legacy inventory
+    (``legacy=True``, for ansible-core 2.16) holds them in env_<id> and in
+    group ``legacy`` together with the modern nodes.
+    """
     env_group = "env_%s" % state["env_id"]
-    groups = {"fuel_master": {}, "rpm_hosts": {}, "controller": {}, "compute": {}}
+    groups = {"fuel_master": {}, "rpm_hosts": {}, "controller": {}, "compute": {}, "legacy": {}}
     for node in state["nodes"]:
+        if node["flavor"] == "legacy" and not legacy:
+            continue
         host = {"ansible_host": "127.0.0.1", "ansible_port": node["port"],
                 "fuel_lab_flavor": node["flavor"]}
+        if node["flavor"] == "legacy":
+            host["ansible_python_interpreter"] = "/usr/bin/python2.7"
+            groups["legacy"].setdefault("hosts", {})[node["name"]] = {}
         if node["flavor"] == "rpm":
             # A Debian userland carrying dnf and rpm: its facts say apt.
             host["fuel_lifecycle_package_manager"] = "rpm"
@@ -46,6 +59,13 @@ def render_inventory(state, key_path):
             host["fuel_primary_controller"] = True
         for group in node["groups"]:
             groups[group].setdefault("hosts", {})[node["name"]] = dict(host)
+    children = {
+        "fuel_master": groups["fuel_master"],
+        "rpm_hosts": groups["rpm_hosts"],
+        env_group: {"children": {"controller": groups["controller"], "compute": groups["compute"]}},
+    }
+    if legacy:
+        children["legacy"] = groups["legacy"]
     return {"all": {
         "vars": {
             "ansible_user": "root",
@@ -56,11 +76,7 @@ def render_inventory(state, key_path):
             "fuel_lab_mirror_url": state["mirror_url"],
             "fuel_lab_release": state["release"],
         },
-        "children": {
-            "fuel_master": groups["fuel_master"],
-            "rpm_hosts": groups["rpm_hosts"],
-            env_group: {"children": {"controller": groups["controller"], "compute": groups["compute"]}},
-        },
+        "children": children,
     }}
 
 
@@ -84,14 +100,14 @@ def cmd_up(args):
     os.makedirs(STATE_DIR, exist_ok=True)
     state = load_json(os.path.join(STATE_DIR, "state.json"), {"nodes": []})
     www = fixtures.build_www()
-    layers = {"apt": nodes.apt_layers(www), "rpm": nodes.rpm_layers(www)}
+    layers = nodes.all_layers(www, legacy=args.legacy > 0)
     ensure_mirror(state, www)
     state.update(env_id=args.env_id, release=fixtures.load_definitions()["release"], www=www)
     key_path, public_key = nodes.key_pair(STATE_DIR)
     wanted = {node["name"]: node for node in topology(args)}
     for node in list(state["nodes"]):
         # Gone from the topology, or built on layers that were rebuilt since: start afresh.
-        if node["name"] not in wanted or node.get("layers") != layers[node["flavor"]]:
+        if node["name"] not in wanted or node.get("layers") != layers.get(node["flavor"]):
             nodes.stop_node(STATE_DIR, node["name"])
     ports = {node["name"]: node["port"] for node in state["nodes"]}
     state["nodes"] = []
@@ -103,6 +119,11 @@ def cmd_up(args):
         save_json(os.path.join(STATE_DIR, "state.json"), state)
     inventory = os.path.join(STATE_DIR, "inventory.yml")
     write_file(inventory, yaml.safe_dump(render_inventory(state, key_path), sort_keys=False))
+    legacy_inventory = os.path.join(STATE_DIR, "legacy-inventory.yml")
+    if args.legacy:
+        write_file(legacy_inventory, yaml.safe_dump(render_inventory(state, key_path, legacy=True), sort_keys=False))
+    elif os.path.exists(legacy_inventory):
+        os.unlink(legacy_inventory)
     save_json(os.path.join(STATE_DIR, "state.json"), state)
     log("up: %d nodes, mirror %s, inventory %s (%.1f s)" % (
         len(state["nodes"]), state["mirror_url"], inventory, time.monotonic() - started))
@@ -128,7 +149,7 @@ def cmd_down(_args):
     kill_rooted_in(STATE_DIR)
     unmount_all(STATE_DIR)
     leftovers = mounts_under(STATE_DIR)
-    for name in ("state.json", "inventory.yml"):
+    for name in ("state.json", "inventory.yml", "legacy-inventory.yml"):
         path = os.path.join(STATE_DIR, name)
         if os.path.exists(path):
             os.unlink(path)
@@ -146,7 +167,7 @@ def cmd_reset(args):
         log("reset: the lab is down")
         return 1
     www = state["www"]
-    layers = {"apt": nodes.apt_layers(www), "rpm": nodes.rpm_layers(www)}
+    layers = nodes.all_layers(www, legacy=any(n["flavor"] == "legacy" for n in state["nodes"]))
     _key_path, public_key = nodes.key_pair(STATE_DIR)
     by_name = {node["name"]: node for node in state["nodes"]}
     unknown = [name for name in args.nodes if name not in by_name]
@@ -174,6 +195,8 @@ def cmd_status(_args):
         print("%-7s %-6s 127.0.0.1:%-6d %-28s %s" % (
             node["name"], node["flavor"], node["port"], ",".join(node["groups"]), "up" if alive else "DOWN"))
     print("inventory %s" % os.path.join(STATE_DIR, "inventory.yml"))
+    if any(node["flavor"] == "legacy" for node in state["nodes"]):
+        print("legacy inventory %s (ansible-core 2.16)" % os.path.join(STATE_DIR, "legacy-inventory.yml"))
     return 0 if healthy else 1
 
 
@@ -217,6 +240,9 @@ def main(argv=None):
     up.add_argument("--rpm", type=int, default=1, help="RPM hosts; the first is the master (default 1)")
     up.add_argument("--controllers", type=int, default=1, help="apt controllers, first is primary (default 1)")
     up.add_argument("--computes", type=int, default=2, help="apt computes (default 2)")
+    up.add_argument("--legacy", type=int, default=1,
+                    help="Debian 11 apt computes with Python 2.7 only, for ansible-core 2.16; "
+                         "in legacy-inventory.yml only (default 1)")
     up.add_argument("--env-id", default="1", help="environment id: inventory group env_<id> (default 1)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop every lab process, unmount every lab root").set_defaults(func=cmd_down)

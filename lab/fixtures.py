@@ -2,13 +2,33 @@
 
 The result is a web root (cached by the content of the definitions and of this
 file) with signed APT repositories under deb/<repo>, signed RPM repositories
-under rpm/<repo>, the public key under keys/ and the maintenance-update
+under rpm/<repo>, the public keys under keys/ and the maintenance-update
 records under mcv/mos/<release>/.
+
+The repositories have the shape of real archives, so the collection meets what
+it meets in production:
+
+* APT: ``dists/<codename>`` (the name sources lines carry, ``suite`` in
+  packages.yml) whose Release says ``Codename: <codename>`` but a different
+  ``Suite:`` (``stable...`` for the vendor suites, ``<codename>-current``
+  otherwise; ``dists/<Suite>`` is a symlink, as on Debian mirrors), with
+  ``Origin``/``Label``, two components (the package's and an empty
+  ``contrib``), two architectures, ``Packages``/``.gz``/``.xz`` also published
+  under ``by-hash/SHA256`` (``Acquire-By-Hash: yes``), and an InRelease and
+  Release.gpg signed by two keys;
+* keyrings: ``keys/fuel-lab.gpg`` (both keys, binary), ``fuel-lab.asc`` (both,
+  armoured), ``fuel-lab-a.gpg`` (first key only, binary), ``fuel-lab-b.asc``
+  (second key only, armoured);
+* RPM: createrepo_c metadata (checksums in repomd.xml), packages signed by the
+  first key, ``repomd.xml.asc`` by both; ``RPM-GPG-KEY-fuel-lab`` holds both
+  keys, ``RPM-GPG-KEY-fuel-lab-b`` the second only.
 """
 
 import glob
+import hashlib
 import json
 import os
+import re
 import shutil
 
 import yaml
@@ -18,8 +38,14 @@ from lab.common import CACHE_DIR, LAB_DIR, digest, log, run, write_file
 from lab.roots import cache_lock
 
 DEFINITIONS = os.path.join(LAB_DIR, "fixtures", "packages.yml")
+# Repositories and packages of the next major release, added to the definitions.
+NEXT_RELEASE = os.path.join(LAB_DIR, "fixtures", "next_release.yml")
 KEY_NAME = "fuel-lab"
 KEY_UID = "fuel.lifecycle lab repositories <lab@example.invalid>"
+# Real archives sign with two keys (the current and the next archive key).
+KEY2_UID = "fuel.lifecycle lab repositories, second key <lab-2@example.invalid>"
+ARCHITECTURES = ("amd64", "arm64")
+EXTRA_COMPONENT = "contrib"
 # The RPM host's userland comes from Debian, so its RPM database knows nothing
 # of /bin/sh and friends; this package (outside every repository) says they exist.
 HOST_PROVIDES = {
@@ -32,6 +58,11 @@ DEB_SCRIPTS = {"preinst": "%pre", "postinst": "%post", "prerm": "%preun", "postr
 def load_definitions(path=DEFINITIONS):
     with open(path, encoding="utf-8") as handle:
         definitions = yaml.safe_load(handle)
+    if path == DEFINITIONS and os.path.exists(NEXT_RELEASE):
+        with open(NEXT_RELEASE, encoding="utf-8") as handle:
+            extra = yaml.safe_load(handle)
+        definitions["repos"].update(extra["repos"])
+        definitions["packages"] = definitions["packages"] + extra["packages"]
     # the benchmark MU (lab/fixtures/mu_bench.yml) is generated, not listed
     return mu_bench.extend(definitions) if path == DEFINITIONS else definitions
 
@@ -124,31 +155,62 @@ def build_rpm(build, workdir, outdir):
 def make_key(gnupg):
     os.makedirs(gnupg, mode=0o700, exist_ok=True)
     env = dict(os.environ, GNUPGHOME=gnupg)
-    run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", KEY_UID, "rsa3072", "sign", "never"],
-        env=env, capture=True)
+    for uid in (KEY_UID, KEY2_UID):
+        run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid, "rsa3072", "sign", "never"],
+            env=env, capture=True)
     return env
+
+
+def suite_of(codename):
+    """The Release ``Suite:`` of a fixture codename: different from it, as on real archives."""
+    if codename.startswith("mos"):
+        return re.sub(r"\Amos[0-9.]+", "stable", codename)
+    return codename + "-current"
+
+
+def _by_hash(dists, rel):
+    """Publish ``dists/rel`` under its directory's by-hash/SHA256 too."""
+    path = os.path.join(dists, rel)
+    with open(path, "rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    target = os.path.join(os.path.dirname(path), "by-hash", "SHA256", digest)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    shutil.copyfile(path, target)
 
 
 def sign_apt_repo(repo_dir, suite, section, title, env):
     dists = os.path.join(repo_dir, "dists", suite)
-    binary = os.path.join(dists, section, "binary-amd64")
-    os.makedirs(binary, exist_ok=True)
     packages = run(["apt-ftparchive", "packages", "pool"], cwd=repo_dir, capture=True).stdout
-    write_file(os.path.join(binary, "Packages"), packages)
-    run(["gzip", "-kf9n", os.path.join(binary, "Packages")])
+    indexes = []
+    for component in (section, EXTRA_COMPONENT):
+        for arch in ARCHITECTURES:
+            binary = os.path.join(dists, component, "binary-%s" % arch)
+            os.makedirs(binary, exist_ok=True)
+            write_file(os.path.join(binary, "Packages"), packages if component == section else "")
+            run(["gzip", "-kf9n", os.path.join(binary, "Packages")])
+            run(["xz", "-kf", os.path.join(binary, "Packages")])
+            indexes += ["%s/binary-%s/Packages%s" % (component, arch, ext) for ext in ("", ".gz", ".xz")]
     release = run(["apt-ftparchive",
                    "-o", "APT::FTPArchive::Release::Origin=fuel-lab",
                    "-o", "APT::FTPArchive::Release::Label=%s" % title,
-                   "-o", "APT::FTPArchive::Release::Suite=%s" % suite,
+                   "-o", "APT::FTPArchive::Release::Suite=%s" % suite_of(suite),
                    "-o", "APT::FTPArchive::Release::Codename=%s" % suite,
-                   "-o", "APT::FTPArchive::Release::Architectures=amd64",
-                   "-o", "APT::FTPArchive::Release::Components=%s" % section,
+                   "-o", "APT::FTPArchive::Release::Architectures=%s" % " ".join(ARCHITECTURES),
+                   "-o", "APT::FTPArchive::Release::Components=%s %s" % (section, EXTRA_COMPONENT),
                    "release", "."], cwd=dists, capture=True).stdout
+    # The index files are also served by hash; APT fetches them that way when the Release says so.
+    release = "Acquire-By-Hash: yes\n" + release
     write_file(os.path.join(dists, "Release"), release)
-    run(["gpg", "--batch", "--yes", "--clearsign", "-o", os.path.join(dists, "InRelease"),
-         os.path.join(dists, "Release")], env=env, capture=True)
-    run(["gpg", "--batch", "--yes", "-abs", "-o", os.path.join(dists, "Release.gpg"),
-         os.path.join(dists, "Release")], env=env, capture=True)
+    for rel in indexes:
+        _by_hash(dists, rel)
+    both = ["-u", KEY_UID, "-u", KEY2_UID]
+    run(["gpg", "--batch", "--yes", "--digest-algo", "SHA256", "--clearsign"] + both +
+        ["-o", os.path.join(dists, "InRelease"), os.path.join(dists, "Release")], env=env, capture=True)
+    run(["gpg", "--batch", "--yes", "--digest-algo", "SHA256", "-abs"] + both +
+        ["-o", os.path.join(dists, "Release.gpg"), os.path.join(dists, "Release")], env=env, capture=True)
+    alias = os.path.join(repo_dir, "dists", suite_of(suite))
+    if not os.path.lexists(alias):
+        os.symlink(suite, alias)
 
 
 def sign_rpm_repo(repo_dir, env):
@@ -158,12 +220,13 @@ def sign_rpm_repo(repo_dir, env):
              "--define", "_gpg_path " + env["GNUPGHOME"]] + rpms, env=env, capture=True)
     run(["createrepo_c", "--quiet", repo_dir], capture=True)
     repomd = os.path.join(repo_dir, "repodata", "repomd.xml")
-    run(["gpg", "--batch", "--yes", "--armor", "--detach-sign", "-o", repomd + ".asc", repomd], env=env, capture=True)
+    run(["gpg", "--batch", "--yes", "--armor", "--detach-sign", "-u", KEY_UID, "-u", KEY2_UID, "-o", repomd + ".asc",
+         repomd], env=env, capture=True)
 
 
 def build_www():
     """Build (once) and return the web root holding every fixture repository."""
-    key = digest(DEFINITIONS, os.path.abspath(__file__), *mu_bench.SOURCES)
+    key = digest(DEFINITIONS, NEXT_RELEASE, os.path.abspath(__file__), *mu_bench.SOURCES)
     www = os.path.join(CACHE_DIR, "fixtures", key, "www")
     with cache_lock("fixtures-" + key):
         if not os.path.isfile(os.path.join(www, ".complete")):
@@ -202,8 +265,14 @@ def _publish(www, work, definitions, env):
         sign_rpm_repo(os.path.join(www, "rpm", repo), env)
     keys = _mkdir(www, "keys")
     run(["gpg", "--batch", "--yes", "--export", "-o", os.path.join(keys, KEY_NAME + ".gpg")], env=env, capture=True)
+    run(["gpg", "--batch", "--yes", "--export", "-o", os.path.join(keys, KEY_NAME + "-a.gpg"), KEY_UID], env=env,
+        capture=True)
     armored = run(["gpg", "--batch", "--armor", "--export"], env=env, capture=True).stdout
     write_file(os.path.join(keys, "RPM-GPG-KEY-" + KEY_NAME), armored)
+    write_file(os.path.join(keys, KEY_NAME + ".asc"), armored)
+    second = run(["gpg", "--batch", "--armor", "--export", KEY2_UID], env=env, capture=True).stdout
+    write_file(os.path.join(keys, "RPM-GPG-KEY-" + KEY_NAME + "-b"), second)
+    write_file(os.path.join(keys, KEY_NAME + "-b.asc"), second)
     write_mu_records(www, definitions)
     build_rpm(HOST_PROVIDES, work, _mkdir(www, "host"))
 

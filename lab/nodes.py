@@ -5,6 +5,9 @@ Two flavours share the debootstrapped base:
   fixture repositories, at the first maintenance update;
 * ``rpm``: the same base plus dnf and rpm, vendor packages installed with dnf,
   so its RPM database holds what the fixture repositories published.
+A third, ``legacy``, is an apt node on a Debian 11 base whose only Python is
+2.7 (no python3): the oldest node Python the collection supports, driven by
+ansible-core 2.16 from an inventory of its own (``legacy-inventory.yml``).
 """
 
 import json
@@ -73,9 +76,9 @@ def _with_mirror(www, populate):
     return wrapped
 
 
-def apt_layers(www):
-    """Layers (topmost first) of a deployed apt node."""
-    base = roots.base_root()
+def apt_layers(www, legacy=False):
+    """Layers (topmost first) of a deployed apt node (on Debian 11, Python 2.7 only, if ``legacy``)."""
+    base = roots.legacy_root() if legacy else roots.base_root()
     definitions = fixtures.load_definitions()
 
     def populate(root, url):
@@ -87,8 +90,17 @@ def apt_layers(www):
         chroot(root, ["apt-get", "clean"])
         _record_mu(root, definitions)
 
-    node = roots.build_layer("apt-node", [base], [www, fixtures.DEFINITIONS], _with_mirror(www, populate))
+    name = "legacy-node" if legacy else "apt-node"
+    node = roots.build_layer(name, [base], [www, fixtures.DEFINITIONS], _with_mirror(www, populate))
     return [node, base]
+
+
+def all_layers(www, legacy=True):
+    """Layers of every node flavour (the legacy one only when the topology has it)."""
+    layers = {"apt": apt_layers(www), "rpm": rpm_layers(www)}
+    if legacy:
+        layers["legacy"] = apt_layers(www, legacy=True)
+    return layers
 
 
 def rpm_layers(www):

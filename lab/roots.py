@@ -17,6 +17,12 @@ BASE_PACKAGES = [
     "python3", "python3-apt", "openssh-server", "procps", "ca-certificates",
     "init-system-helpers", "gpgv",
 ]
+# The legacy node: Debian 11, whose only Python is 2.7 (no python3 at all), as
+# on the oldest hosts the collection supports; driven by ansible-core 2.16.
+LEGACY_SUITE = "bullseye"
+LEGACY_PACKAGES = [
+    "python2.7", "openssh-server", "procps", "ca-certificates", "init-system-helpers", "gpgv",
+]
 # Never start daemons while packages are installed in a chroot.
 POLICY_RC = "#!/bin/sh\nexit 101\n"
 
@@ -30,23 +36,29 @@ def cache_lock(name):
         yield
 
 
-def base_root():
-    """The debootstrapped base root, built once per package list."""
-    key = digest(SUITE, BASE_PACKAGES, DEBIAN_MIRROR)
+def base_root(suite=SUITE, packages=None):
+    """The debootstrapped base root of ``suite``, built once per package list."""
+    packages = BASE_PACKAGES if packages is None else packages
+    key = digest(suite, packages, DEBIAN_MIRROR)
     path = os.path.join(CACHE_DIR, "roots", "base-%s" % key)
     with cache_lock("base-" + key):
         if not os.path.isfile(os.path.join(path, ".complete")):
-            _debootstrap(path, key)
+            _debootstrap(path, key, suite, packages)
     return path
 
 
-def _debootstrap(path, key):
+def legacy_root():
+    """The Debian 11 base of the legacy node (Python 2.7 only)."""
+    return base_root(LEGACY_SUITE, LEGACY_PACKAGES)
+
+
+def _debootstrap(path, key, suite, packages):
     tmp = path + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    log("debootstrap %s into %s (first run only)" % (SUITE, path))
-    run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES),
-         SUITE, tmp, DEBIAN_MIRROR], capture=True)
+    log("debootstrap %s into %s (first run only)" % (suite, path))
+    run(["debootstrap", "--variant=minbase", "--include=" + ",".join(packages),
+         suite, tmp, DEBIAN_MIRROR], capture=True)
     write_file(os.path.join(tmp, "usr/sbin/policy-rc.d"), POLICY_RC, 0o755)
     os.makedirs(os.path.join(tmp, "run/sshd"), exist_ok=True)
     chroot(tmp, ["apt-get", "clean"])

@@ -60,13 +60,20 @@ def read_source(source):
     return "rpm", rc.parse_primary(rc.decompress(href, fetch(rc.join(source, href))))
 
 
+class SourceError(ValueError):
+    """One metadata source of a release could not be read; the message names the release and the source."""
+
+
 def read_release(spec):
     name, sep, sources = spec.partition("=")
     if not sep or not name or not sources:
         raise ValueError("release %r: give NAME=SOURCE[,SOURCE...]" % spec)
     kinds, packages = set(), {}
     for source in sources.split(","):
-        kind, found = read_source(source)
+        try:
+            kind, found = read_source(source)
+        except Exception as exc:  # pylint: disable=broad-except  # any failure is reported with its source
+            raise SourceError("release %s: source %s: %s" % (name, source, exc))
         kinds.add(kind)
         for package, versions in found.items():
             packages.setdefault(package, []).extend(versions)

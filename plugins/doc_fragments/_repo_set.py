@@ -81,7 +81,7 @@ options:
         description: Keyring that signs the repository (deb); must exist on the host.
         type: path
       architectures:
-        description: Restrict APT to these architectures (deb).
+        description: Restrict APT to these architectures (deb); lower-case architecture names only.
         type: list
         elements: str
       trusted:
@@ -90,8 +90,22 @@ options:
         default: false
       pin:
         description:
-          - APT pin expression for the pin file (deb); default C(release a=<suite>).
-          - Needed when two repositories share a suite name, e.g. C(release o=Vendor,a=stable).
+          - APT pin expression for the pin file (deb).
+          - Default C(release n=<suite>), which APT compares with the C(Codename) of the Release
+            file (the name sources lines carry); with O(repos[].origin) or O(repos[].label),
+            C(release o=<origin>,l=<label>). C(a=) would compare the Release C(Suite)
+            (C(stable), C(oldstable-updates)), which real archives set apart from the codename.
+          - Needed when two repositories share a codename, e.g. C(release o=Vendor,n=stable).
+        type: str
+      origin:
+        description:
+          - Pin the repository by the C(Origin) of its Release file (deb), C(release o=<origin>).
+          - No comma, no C(=), no control character.
+        type: str
+      label:
+        description:
+          - Pin the repository by the C(Label) of its Release file (deb), C(release l=<label>);
+            with O(repos[].origin) both must match.
         type: str
       format:
         description: APT source file format (deb).

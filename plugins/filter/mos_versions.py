@@ -18,10 +18,6 @@ description:
     C(0mosN) (N >= 1) before GA, C(0mosN+mosX.Y+M) in an update channel or maintenance release
     (O(channel=updates)); upgraded and regressed packages end their upstream version with C(~mosX.Y);
     no version names a base-OS vendor trademark.
-  - The same file provides C(mos_downgrades), which takes a release progression (a list of
-    C({release, packages}) dicts, C(packages) mapping a package name to its versions) and returns
-    every downgrade (C(package), C(version), C(release), C(previous_version), C(previous_release));
-    its option C(kind) (V(deb) or V(rpm)) picks the order.
 options:
   _input:
     description: Full version C([epoch:]upstream[-revision]).
@@ -53,11 +49,6 @@ EXAMPLES = r"""
 - name: Reject a badly versioned upgraded package
   ansible.builtin.assert:
     that: ('1.2.4~mos6.1-0mos0+mos6.1+1' | fuel.lifecycle.mos_version_problems('upgraded', series='6.1', channel='updates')) == []
-
-- name: Downgrades between two releases
-  ansible.builtin.debug:
-    msg: "{{ [{'release': '6.0', 'packages': {'nova': ['2014.2-0mos2']}},
-              {'release': '6.1', 'packages': {'nova': ['2014.2-0mos1']}}] | fuel.lifecycle.mos_downgrades(kind='deb') }}"
 """
 
 RETURN = r"""
@@ -96,4 +87,5 @@ class FilterModule:  # pylint: disable=too-few-public-methods
     """fuel.lifecycle vendor versioning filters."""
 
     def filters(self):
-        return {"mos_version_problems": mos_version_problems, "mos_downgrades": mos_downgrades}
+        # mos_downgrades is exposed by mos_downgrades.py (its own documentation); implemented here.
+        return {"mos_version_problems": mos_version_problems}

@@ -20,11 +20,6 @@ description:
     O(other) in dpkg's order (C([epoch:]upstream[-revision]); epochs, C(~)
     before everything, letters before other symbols, a missing revision equal
     to V(0)).
-  - The same file provides C(rpm_version_compare) (rpm's C(rpmvercmp) on
-    C([epoch:]version[-release]); options C(tilde) and C(caret) turn off the
-    special meaning of C(~) (rpm before 4.10, EL6) and C(^) (rpm before 4.15)),
-    and C(deb_version_sort) / C(rpm_version_sort) that sort a list of versions,
-    or of dicts by a key, in that order.
 positional: other
 options:
   _input:
@@ -35,6 +30,11 @@ options:
     description: Right-hand version.
     type: str
     required: true
+seealso:
+  - plugin: fuel.lifecycle.deb_version_sort
+    plugin_type: filter
+  - plugin: fuel.lifecycle.rpm_version_compare
+    plugin_type: filter
 author:
   - fuel.lifecycle maintainers (@fuel-lifecycle)
 """
@@ -43,14 +43,6 @@ EXAMPLES = r"""
 - name: "-1: a tilde sorts before the release"
   ansible.builtin.debug:
     msg: "{{ '1.0~rc1-1' | fuel.lifecycle.deb_version_compare('1.0-1') }}"
-
-- name: "1: a caret sorts after the base version on rpm >= 4.15"
-  ansible.builtin.debug:
-    msg: "{{ '1.0^git1-1' | fuel.lifecycle.rpm_version_compare('1.0-1') }}"
-
-- name: EL6 hosts (rpm < 4.10) do not treat ~ specially
-  ansible.builtin.debug:
-    msg: "{{ '1.0~rc1' | fuel.lifecycle.rpm_version_compare('1.0', tilde=false, caret=false) }}"
 
 - name: Newest first
   ansible.builtin.debug:
@@ -107,9 +99,6 @@ class FilterModule:  # pylint: disable=too-few-public-methods
     """fuel.lifecycle version filters."""
 
     def filters(self):
-        return {
-            "deb_version_compare": deb_version_compare,
-            "rpm_version_compare": rpm_version_compare,
-            "deb_version_sort": deb_version_sort,
-            "rpm_version_sort": rpm_version_sort,
-        }
+        # rpm_version_compare, deb_version_sort and rpm_version_sort are exposed by the files of
+        # their own name (each with its own documentation); they are implemented here.
+        return {"deb_version_compare": deb_version_compare}

@@ -124,7 +124,10 @@ def loads_json(text, what="document"):
             raise ValueError("number %s is out of range" % text_value)
         return value
 
-    return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=pairs, parse_float=finite)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=pairs, parse_float=finite)
+    except RuntimeError:  # RecursionError on Python 3: a document nested too deeply
+        raise ValueError("nested too deeply")
 
 
 def read_json(path, shape=dict, max_bytes=MAX_READ):

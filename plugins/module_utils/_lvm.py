@@ -10,22 +10,43 @@ created with, so an incomplete set is recognised without trusting names.
 Everything here is plain Python; commands run through a ``runner`` callable
 ``runner(argv) -> (rc, stdout, stderr)`` so the planning is testable by
 replaying recorded command output.
+
+Two protections besides the guard (``snapshot_guard``): the set is sized from
+the planned transaction (``parse_transaction``: the download and installed
+sizes the package manager reports; a member smaller than what it receives is
+refused before anything is created) and LVM's own autoextension is read from
+``lvmconfig`` and the members' monitoring from ``lvs`` (``autoextend``).
+
+Node Python 2.7 and 3.6+.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 import json
 import math
 import re
 import time
 
+from ansible_collections.fuel.lifecycle.plugins.module_utils._runner import CommandRunner, MissingCommand
+
+try:
+    TEXT_TYPE = unicode  # noqa: F821 pylint: disable=undefined-variable
+except NameError:
+    TEXT_TYPE = str
+
 LV_FIELDS = ("lv_name,vg_name,lv_attr,lv_size,origin,origin_size,data_percent,lv_tags,"
              "lv_device_open,lv_merging,lv_path")
 VG_FIELDS = "vg_name,vg_size,vg_free,vg_extent_size,vg_free_count"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+.-]{0,63}$")
-LV_NAME_RE = re.compile(r"^[A-Za-z0-9+_.-]+$")
-SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bBsSkKmMgGtTpP]?)\s*$")
-PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*(ORIGIN|FREE)\s*$", re.IGNORECASE)
+NAME_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_+.-]{0,63}\Z")
+LV_NAME_RE = re.compile(r"\A[A-Za-z0-9+_.-]{1,127}\Z")
+SIZE_RE = re.compile(r"\A\s*(\d{1,15}(?:\.\d{1,6})?)\s*([bBsSkKmMgGtTpP]?)\s*\Z")
+PERCENT_RE = re.compile(r"\A\s*(\d{1,3}(?:\.\d{1,6})?)\s*%\s*(ORIGIN|FREE)\s*\Z", re.IGNORECASE)
+# "Total download size: 12 M", "Installed size: 40 M" (dnf and yum), "Total size: 12 M" (all cached).
+TRANSACTION_RE = re.compile(r"^\s*(Total download size|Total size|Installed size)\s*:\s*([0-9.]+)\s*([kKMGT]?)\s*$",
+                            re.MULTILINE)
+RECEIVES = ("installed", "download")
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
 UNITS = {"": 1024 ** 2, "b": 1, "s": 512, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4,
          "p": 1024 ** 5}
@@ -35,12 +56,18 @@ class LvmError(Exception):
     """A failure to report to the user as it is (no traceback)."""
 
     def __init__(self, msg, **details):
-        super().__init__(msg)
+        Exception.__init__(self, msg)
         self.details = details
 
 
 def set_tag(name):
     return "fuel_snapset_%s" % name
+
+
+def reverted_tag(name):
+    """Tag put on the origins just before their merge starts: after the merge the members are gone,
+    and this says the set was merged (a rollback resumed after its reboot), not that it never existed."""
+    return "fuel_snapset_%s_reverted" % name
 
 
 def count_tag(name, count):
@@ -58,7 +85,7 @@ def dm_path(vg, lv):
 
 
 def validate_name(name):
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, (str, TEXT_TYPE)) or not NAME_RE.match(name):
         raise LvmError("name: %r is not a valid set name (letters, digits, _ + . -, at most 64 characters)"
                        % (name,))
     return name
@@ -90,8 +117,8 @@ def _report(runner, argv, key):
         for report in data.get("report", []):
             rows.extend(report.get(key, []))
         return rows
-    except (ValueError, AttributeError) as exc:
-        raise LvmError("cannot parse the output of %s: %s" % (argv[0], exc), cmd=argv, stdout=out) from exc
+    except (ValueError, AttributeError, TypeError, KeyError) as exc:
+        raise LvmError("cannot parse the output of %s: %s" % (argv[0], exc), cmd=argv, stdout=out)
 
 
 def _int(value):
@@ -174,11 +201,93 @@ def member_problem(view, threshold=None):
 
 
 def module_runner(module):
-    """A ``runner(argv)`` over an AnsibleModule: the binary from PATH, C locale, rc not checked."""
-    def runner(argv):
-        path = module.get_bin_path(argv[0], required=True)
-        return module.run_command([path] + list(argv[1:]), environ_update=C_LOCALE, check_rc=False)
-    return runner
+    """The shared ``CommandRunner`` over an AnsibleModule: binaries from PATH, C locale, rc not checked."""
+    return CommandRunner(module)
+
+
+def parse_transaction(text):
+    """(download_bytes, installed_bytes) from the plan the package manager printed, None when it shows none."""
+    found = {}
+    for match in TRANSACTION_RE.finditer(text or ""):
+        unit = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}[match.group(3).lower()]
+        try:
+            found[match.group(1)] = int(float(match.group(2)) * unit)
+        except ValueError:
+            continue
+    if not found:
+        return None
+    download = found.get("Total download size", found.get("Total size", 0))
+    return {"download_bytes": download, "installed_bytes": found.get("Installed size", 0)}
+
+
+def transaction_problems(planned, transaction, factor):
+    """Members too small for what they receive of the transaction (``receives``), with the numbers."""
+    problems = []
+    needs = []
+    for index, item in enumerate(planned):
+        received = item.get("receives") or []
+        if not received or not transaction:
+            continue
+        need = int(math.ceil(factor * sum(transaction["%s_bytes" % kind] for kind in received)))
+        entry = {"vg": item["vg"], "lv": item["lv"], "bytes": item["bytes"], "needs_bytes": need,
+                 "receives": received}
+        needs.append(entry)
+        if item["bytes"] < need:
+            problems.append("volumes[%d]: the snapshot of %s/%s would be %s; the planned transaction writes %s "
+                            "there (%s x %s), so it needs at least %s" % (
+                                index, item["vg"], item["lv"], human(item["bytes"]),
+                                " + ".join("%s %s" % (kind, human(transaction["%s_bytes" % kind]))
+                                           for kind in received),
+                                "1" if len(received) == 1 else "their sum", factor, human(need)))
+    return problems, needs
+
+
+def read_autoextend(runner):
+    """LVM's own protection: dmeventd monitoring and snapshot autoextension as ``lvmconfig`` reports them."""
+    keys = ("activation/monitoring", "activation/snapshot_autoextend_threshold",
+            "activation/snapshot_autoextend_percent")
+    try:
+        rc, out, err = runner(["lvmconfig", "--type", "full"] + list(keys))
+    except MissingCommand as exc:
+        rc, out, err = 127, "", str(exc)
+    if rc != 0:
+        return {"available": False, "reason": "lvmconfig failed: %s" % (err or out).strip()[-300:],
+                "effective": False}
+    values = {}
+    for line in out.splitlines():
+        key, _sep, value = line.strip().partition("=")
+        try:
+            values[key.strip()] = int(value.strip())
+        except ValueError:
+            continue
+    monitoring = values.get("monitoring", 1)
+    threshold = values.get("snapshot_autoextend_threshold", 100)
+    percent = values.get("snapshot_autoextend_percent", 0)
+    effective = monitoring == 1 and threshold < 100 and percent > 0
+    reason = None
+    if not effective:
+        reason = ("dmeventd monitoring is off (activation/monitoring=0)" if monitoring != 1 else
+                  "snapshot_autoextend_threshold is %d (100 disables autoextension)" % threshold if threshold >= 100
+                  else "snapshot_autoextend_percent is %d" % percent)
+    return {"available": True, "monitoring": monitoring == 1, "threshold": threshold, "percent": percent,
+            "effective": effective, "reason": reason}
+
+
+def read_monitored(runner):
+    """{(vg, lv): seg_monitor} for every LV ("monitored", "not monitored", "" when not applicable)."""
+    try:
+        rc, out, _err = runner(["lvs", "-a", "--reportformat", "json", "-o", "lv_name,vg_name,seg_monitor"])
+    except MissingCommand:
+        return {}
+    if rc != 0:
+        return {}
+    try:
+        rows = []
+        for report in json.loads(out).get("report", []):
+            rows.extend(report.get("lv", []))
+        return dict(((row["vg_name"], row["lv_name"].strip("[]")), row.get("seg_monitor") or "") for row in rows)
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return {}
 
 
 def find_leftovers(lvs, name):
@@ -213,16 +322,23 @@ def normalise_volumes(volumes):
         for key in ("vg", "lv", "size"):
             if item.get(key) in (None, ""):
                 raise LvmError("%s.%s: is required" % (where, key))
-        vg, lv, size = str(item["vg"]), str(item["lv"]), str(item["size"])
+        for key in ("vg", "lv", "size"):
+            if not isinstance(item[key], (str, TEXT_TYPE, int)) or isinstance(item[key], bool):
+                raise LvmError("%s.%s: must be a string" % (where, key))
+        vg, lv, size = TEXT_TYPE(item["vg"]), TEXT_TYPE(item["lv"]), TEXT_TYPE(item["size"])
         for key, value in (("vg", vg), ("lv", lv)):
             if not LV_NAME_RE.match(value):
                 raise LvmError("%s.%s: %r is not a valid LVM name" % (where, key, value))
+        receives = item.get("receives") or []
+        if not isinstance(receives, list) or any(kind not in RECEIVES for kind in receives):
+            raise LvmError("%s.receives: a list of %s is expected, got %r"
+                           % (where, " and ".join(RECEIVES), receives))
         if (vg, lv) in seen:
             raise LvmError("%s: %s/%s is listed twice" % (where, vg, lv))
         seen.add((vg, lv))
         if not PERCENT_RE.match(size):
             parse_size(size, "%s.size" % where)
-        result.append({"vg": vg, "lv": lv, "size": size})
+        result.append({"vg": vg, "lv": lv, "size": size, "receives": sorted(set(receives))})
     return result
 
 
@@ -337,8 +453,17 @@ class SnapshotSet:
         return {"snapshots": views, "leftovers": leftovers, "expected_members": expected, "complete": bool(views) and len(views) == expected
                 and len(counts) <= 1, "valid": all(v["valid"] for v in views), "problems": problems}
 
-    def present(self, volumes):
+    def present(self, volumes, transaction_output=None, transaction_factor=1.5, require_autoextend=False):
         volumes = normalise_volumes(volumes)
+        if transaction_factor is None or not 1.0 <= float(transaction_factor) <= 100.0:
+            raise LvmError("transaction_factor: must be between 1 and 100, got %r" % (transaction_factor,))
+        transaction = None
+        if transaction_output is not None:
+            transaction = parse_transaction(transaction_output)
+            if transaction is None and "Nothing to do" not in transaction_output \
+                    and "No packages marked for update" not in transaction_output:
+                raise LvmError("transaction_output: no download or installed size found in the package manager's "
+                               "plan (expected lines like 'Installed size: 40 M'); nothing was created")
         vgs = read_vgs(self.runner)
         lvs, views, counts = self.members()
         planned = plan_sizes(volumes, vgs, lvs)
@@ -355,6 +480,18 @@ class SnapshotSet:
         if invalid:
             raise LvmError("snapshot set %r has invalid (overflowed) members: %s; remove the set and take it again"
                            % (self.name, ", ".join(invalid)))
+        too_small, needs = transaction_problems(planned, transaction, float(transaction_factor))
+        if too_small:
+            raise LvmError("the snapshot set %r is too small for the planned transaction (download %s, installed "
+                           "%s), nothing was created: %s" % (
+                               self.name, human(transaction["download_bytes"]), human(transaction["installed_bytes"]),
+                               "; ".join(too_small)), transaction=transaction, transaction_needs=needs)
+        autoextend = read_autoextend(self.runner)
+        if require_autoextend and not autoextend["effective"]:
+            raise LvmError("require_autoextend: LVM will not extend the snapshots by itself (%s); set "
+                           "activation/snapshot_autoextend_threshold below 100 and snapshot_autoextend_percent in "
+                           "lvm.conf, with dmeventd monitoring; nothing was created" % (
+                               autoextend.get("reason") or "lvmconfig unavailable"), autoextend=autoextend)
         missing = [item for item in planned if (item["vg"], item["lv"]) not in have]
         ok, report = preflight(missing, vgs)
         if not ok:
@@ -366,8 +503,17 @@ class SnapshotSet:
                           "%s/%s" % (item["vg"], item["lv"])])
         result = {"changed": bool(missing), "created": ["%s/%s" % (i["vg"], snapshot_name(i["lv"], self.name))
                                                         for i in missing],
-                  "preflight": report, "commands": self.commands}
+                  "preflight": report, "commands": self.commands, "transaction": transaction,
+                  "transaction_needs": needs, "autoextend": autoextend}
         result["snapshots"] = self.members()[1]
+        monitored = read_monitored(self.runner) if not self.check_mode else {}
+        for view in result["snapshots"]:
+            view["monitor"] = monitored.get((view["vg"], view["name"]))
+        if require_autoextend and not self.check_mode:
+            unwatched = ["%s/%s" % (v["vg"], v["name"]) for v in result["snapshots"] if v["monitor"] != "monitored"]
+            if unwatched:
+                raise LvmError("require_autoextend: dmeventd does not monitor %s, so LVM will not extend them"
+                               % ", ".join(unwatched), **result)
         return result
 
     def merge_running(self, view):
@@ -376,7 +522,7 @@ class SnapshotSet:
         rc, out, _err = self.runner(["dmsetup", "table", dm_path(view["vg"], view["origin"])])
         return rc == 0 and " snapshot-merge " in " %s " % out
 
-    def absent(self, merge_timeout=0, interval=5, sleep=time.sleep, clock=time.monotonic):
+    def absent(self, merge_timeout=0, interval=5, sleep=time.sleep, clock=time.time):
         """Remove the set. Merges running in the kernel (a rollback after its reboot) are polled and
         waited for up to ``merge_timeout`` seconds: LVM drops a merged snapshot only when it polls,
         which the early-boot activation of the root and /var volumes does not do."""
@@ -409,7 +555,10 @@ class SnapshotSet:
         for lv in [v for v in views if not v["merging"]] + find_leftovers(lvs, self.name):
             self._change(["lvremove", "--yes", "%s/%s" % (lv["vg"], lv["name"])])
             removed.append("%s/%s" % (lv["vg"], lv["name"]))
-        return {"changed": bool(removed or finished), "removed": removed, "merges_finished": finished,
+        untagged = self.merged_origins(lvs)
+        for origin in untagged:
+            self._change(["lvchange", "--deltag", reverted_tag(self.name), origin])
+        return {"changed": bool(removed or finished or untagged), "removed": removed, "merges_finished": finished,
                 "commands": self.commands, "snapshots": [] if not self.check_mode else views}
 
     def reverted(self, volumes=None):
@@ -422,18 +571,25 @@ class SnapshotSet:
             lacking = sorted("%s/%s" % key for key in wanted - have)
             if lacking:
                 state["problems"].append("no member for %s" % ", ".join(lacking))
+        merged_origins = self.merged_origins()
+        if not views and not state["leftovers"] and merged_origins:
+            return {"changed": False, "merged": [], "reboot_required": False, "snapshots": [],
+                    "already_merged": merged_origins, "commands": self.commands}
         if state["problems"]:
             raise LvmError("refusing to revert snapshot set %r, nothing was merged: %s" % (
                 self.name, "; ".join(state["problems"])), snapshots=views)
         pending = [v for v in views if not v["merging"]]
         started = []
+        for origin in sorted(set("%s/%s" % (v["vg"], v["origin"]) for v in pending)):
+            if origin not in merged_origins:
+                self._change(["lvchange", "--addtag", reverted_tag(self.name), origin])
         for view in pending:
             try:
                 self._change(["lvconvert", "--merge", "--yes", "%s/%s" % (view["vg"], view["name"])])
             except LvmError as exc:
                 raise LvmError("merge of %s/%s failed after the merge of [%s] had started; the set is now "
                                "partly merged, fix the cause and run state=reverted again: %s" % (
-                                   view["vg"], view["name"], ", ".join(started), exc), merged=started) from exc
+                                   view["vg"], view["name"], ", ".join(started), exc), merged=started)
             started.append("%s/%s" % (view["vg"], view["name"]))
         after = views if self.check_mode else self.members()[1]
         if self.check_mode:
@@ -441,4 +597,9 @@ class SnapshotSet:
         else:
             reboot = any(v["merging"] for v in after)
         return {"changed": bool(pending), "merged": ["%s/%s" % (v["vg"], v["name"]) for v in pending],
-                "reboot_required": reboot, "snapshots": after, "commands": self.commands}
+                "reboot_required": reboot, "snapshots": after, "already_merged": [], "commands": self.commands}
+
+    def merged_origins(self, lvs=None):
+        """Origins carrying the set's reverted tag (their merge was started by ``reverted``)."""
+        tag = reverted_tag(self.name)
+        return sorted("%s/%s" % (lv["vg"], lv["name"]) for lv in (lvs or read_lvs(self.runner)) if tag in lv["tags"])

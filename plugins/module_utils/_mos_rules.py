@@ -17,7 +17,9 @@ Every version must also be >= the versions of the same package in all earlier
 releases of the progression (``find_downgrades``).
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 import re
 
@@ -137,7 +139,7 @@ def find_downgrades(releases, kind):
             try:
                 version = highest(packages[package], kind)
             except VersionError as exc:
-                raise RuleError("%s: package %s: %s" % (release, package, exc)) from exc
+                raise RuleError("%s: package %s: %s" % (release, package, exc))
             if version is None:
                 continue
             seen = best.get(package)

@@ -3,13 +3,32 @@
 """Which processes run deleted or replaced files, which services they belong to, reboot need.
 
 Reads /proc directly (no needrestart / needs-restarting required); plain Python.
+``run(params, run_command, has_binary)`` is the whole read-only module: the
+options are checked first (``NeedsRestartError`` names the field).
+
+Node Python 2.7 and 3.6+.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 import glob
+import io
 import os
 import re
+
+from ansible_collections.fuel.lifecycle.plugins.module_utils import _files
+
+try:
+    TEXT_TYPES = (str, unicode)  # noqa: F821 pylint: disable=undefined-variable
+except NameError:
+    TEXT_TYPES = (str,)
+
+PROC = "/proc"
+ROOT = "/"
+MAX_PATTERN = 512
+_SERVICE_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9@_.:+-]{0,199}\Z")
 
 DELETED = " (deleted)"
 DEFAULT_IGNORE = ("/dev/", "/memfd:", "/SYSV", "/tmp/", "/var/tmp/", "/run/", "/proc/", "/sys/",
@@ -112,7 +131,11 @@ def reboot_needed(running, installed):
     return version_key(newest) > version_key(running), newest
 
 
-class ProcReader:
+class NeedsRestartError(ValueError):
+    """Invalid options; the message names the field."""
+
+
+class ProcReader(object):
     """Reads the process table; only processes sharing our root directory are seen."""
 
     def __init__(self, proc="/proc", root="/"):
@@ -131,7 +154,7 @@ class ProcReader:
                 yield int(entry)
 
     def _read(self, pid, name):
-        with open(os.path.join(self.proc, str(pid), name), encoding="utf-8", errors="replace") as handle:
+        with io.open(os.path.join(self.proc, str(pid), name), encoding="utf-8", errors="replace") as handle:
             return handle.read()
 
     def same_root(self, pid):
@@ -161,15 +184,19 @@ class ProcReader:
         except OSError:
             cgroup = ""
         comm = stat[stat.find("(") + 1:stat.rfind(")")]
-        ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        try:
+            ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        except (ValueError, IndexError):
+            ppid = 0
         return {"pid": pid, "ppid": ppid, "comm": comm, "exe": exe, "maps": maps, "cgroup": cgroup}
 
 
 def read_pidfile(path):
+    """The pid in a pid file, None when it is missing, empty, not a pid, or not a small regular file."""
     try:
-        with open(path, encoding="ascii") as handle:
-            return int(handle.read().split()[0])
-    except (OSError, ValueError, IndexError):
+        data = _files.read_bytes(path, 4096)
+        return int(data.split()[0]) if data else None
+    except (_files.FileProblem, ValueError, IndexError):
         return None
 
 
@@ -238,3 +265,93 @@ def scan(reader, service_map=None, ignore=DEFAULT_IGNORE, systemd=None, root="/"
             entry["pids"].append(pid)
             entry["files"] = sorted(set(entry["files"]) | set(stale))
     return processes, [services[name] for name in sorted(services)], systemd
+
+
+def check_options(service_map, ignore_prefixes):
+    """service_map and ignore_prefixes checked in full; NeedsRestartError names the field."""
+    if not isinstance(service_map, dict):
+        raise NeedsRestartError("service_map: must be a dict of service name -> {pidfile, cmdline}")
+    clean = {}
+    for name in sorted(service_map, key=lambda key: "%s" % (key,)):
+        spec = service_map[name]
+        where = "service_map.%s" % (name,)
+        if not isinstance(name, TEXT_TYPES) or not _SERVICE_NAME.match(name):
+            raise NeedsRestartError("service_map: %r is not a service name" % (name,))
+        if not isinstance(spec, dict) or not (spec.get("pidfile") or spec.get("cmdline")):
+            raise NeedsRestartError("%s: needs a pidfile and/or a cmdline pattern" % where)
+        unknown = sorted("%s" % (key,) for key in spec if key not in ("pidfile", "cmdline"))
+        if unknown:
+            raise NeedsRestartError("%s: unknown field(s) %s (use pidfile, cmdline)" % (where, ", ".join(unknown)))
+        entry = {}
+        pidfile = spec.get("pidfile")
+        if pidfile:
+            if not isinstance(pidfile, TEXT_TYPES) or not pidfile.startswith("/") or len(pidfile) > 4096 \
+                    or _files.CONTROL_RE.search(_files.to_text(pidfile)):
+                raise NeedsRestartError("%s.pidfile: must be an absolute path, got %r" % (where, pidfile))
+            if os.path.isdir(pidfile):
+                raise NeedsRestartError("%s.pidfile: %s is a directory where a pid file is expected"
+                                        % (where, pidfile))
+            entry["pidfile"] = pidfile
+        pattern = spec.get("cmdline")
+        if pattern:
+            if not isinstance(pattern, TEXT_TYPES) or len(pattern) > MAX_PATTERN:
+                raise NeedsRestartError("%s.cmdline: must be a regular expression of at most %d characters"
+                                        % (where, MAX_PATTERN))
+            try:
+                re.compile(pattern)
+            except (re.error, RuntimeError, OverflowError) as exc:
+                raise NeedsRestartError("%s.cmdline: not a regular expression: %s" % (where, exc))
+            entry["cmdline"] = pattern
+        clean[name] = entry
+    if ignore_prefixes is None:
+        return clean, DEFAULT_IGNORE
+    if not isinstance(ignore_prefixes, list):
+        raise NeedsRestartError("ignore_prefixes: must be a list of path prefixes")
+    for index, prefix in enumerate(ignore_prefixes):
+        if not isinstance(prefix, TEXT_TYPES) or not prefix.startswith("/") or len(prefix) > 4096 \
+                or _files.CONTROL_RE.search(_files.to_text(prefix)):
+            raise NeedsRestartError("ignore_prefixes[%d]: must be an absolute path prefix, got %r" % (index, prefix))
+    return clean, tuple(ignore_prefixes)
+
+
+def tool_services(run_command, has_binary, systemd, warn):
+    """(tool, service names) reported by needrestart / needs-restarting when installed."""
+    if has_binary("needrestart"):
+        rc, out, err = run_command(["needrestart", "-b", "-r", "l"])
+        if rc == 0:
+            return "needrestart", parse_needrestart(out)
+        warn("needrestart failed (rc %s): %s" % (rc, err.strip()))
+    if systemd and has_binary("needs-restarting"):
+        rc, out, err = run_command(["needs-restarting", "-s"])
+        if rc == 0:
+            return "needs-restarting", parse_needs_restarting(out)
+        warn("needs-restarting failed (rc %s): %s" % (rc, err.strip()))
+    return None, []
+
+
+def running_kernel():
+    return os.uname()[2]
+
+
+def run(params, run_command, has_binary, warn, proc=None, root=None):
+    """The whole module (read-only): the result dict, or NeedsRestartError naming the field."""
+    proc = proc or PROC
+    root = root or ROOT
+    service_map, ignore = check_options(params.get("service_map") or {}, params.get("ignore_prefixes"))
+    processes, services, systemd = scan(ProcReader(proc, root), service_map, ignore, root=root)
+    tool = None
+    if params.get("use_tools", True):
+        tool, names = tool_services(run_command, has_binary, systemd, warn)
+        known = set(entry["name"] for entry in services)
+        for name in names:
+            if name not in known:
+                services.append({"name": name, "manager": "systemd" if systemd else "sysv", "pids": [],
+                                 "files": [], "source": tool})
+        services.sort(key=lambda entry: entry["name"])
+    running = running_kernel()
+    reboot, newest = reboot_needed(running, installed_kernels(root))
+    if os.path.exists(os.path.join(root, "run", "reboot-required")):
+        reboot = True
+    return {"changed": False, "services": services, "processes": processes,
+            "service_names": [entry["name"] for entry in services], "systemd": systemd,
+            "reboot_required": reboot, "kernel_running": running, "kernel_newest": newest, "tool": tool}

@@ -7,16 +7,41 @@ plus a ``class`` per repository whose preset priority applies when none is
 given. The planner reads the host's current files (as text), and returns the
 file changes that make the host match the set; nothing here writes anything.
 
-Plain Python (no Ansible imports), so it is unit-tested directly.
+Every text that ends up in a file is validated by a full-string match, with
+control characters (newline and carriage return included) refused, and names
+checked for length before anything is written; what is rendered is parsed back
+and compared with the set (``verify_changes``) before it replaces a file.
+
+Node Python 2.7 and 3.6+; no Ansible imports, so it is unit-tested directly.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type  # pylint: disable=invalid-name
+
+import errno
+import importlib
 import os
 import re
-from urllib.parse import urlsplit
+import shutil
+import stat
 
-from ._repo_files import parse_apt_deb822, parse_apt_sources_list
+from ._files import CONTROL_NO_NEWLINE_RE, NAME_MAX, TEXT_TYPE, FileProblem, atomic_write, makedirs, read_text
+from ._repo_files import (DEB_LINE, deb822_fields, parse_apt_deb822, parse_apt_preferences, parse_apt_sources_list,
+                          parse_ini)
+
+STRING_TYPES = (str, TEXT_TYPE)
+
+
+def _url_module():
+    """urllib.parse (Python 3) or urlparse (2.7), without importing Ansible."""
+    try:
+        return importlib.import_module("urllib.parse")
+    except ImportError:
+        return importlib.import_module("urlparse")
+
+
+urlsplit = _url_module().urlsplit
 
 CLASSES = ("upstream", "extra", "vendor", "holdback", "developer")
 # yum/dnf: 1-99, the lower value wins.
@@ -28,14 +53,22 @@ MARKER = "fuel.lifecycle.repo_priorities"
 RPM_FIELDS = ("type", "name", "uri", "priority", "class", "enabled", "description", "gpgcheck", "gpgkey",
               "sslverify", "proxy", "username", "password", "suite", "section")
 DEB_FIELDS = ("type", "name", "uri", "suite", "section", "priority", "class", "enabled", "line", "signed_by",
-              "pin", "architectures", "format", "trusted")
+              "pin", "architectures", "format", "trusted", "origin", "label")
 
-_RPM_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+# A name is part of a file name (<name>.repo, .list, .sources, .pref): bounded so the
+# longest of them stays within NAME_MAX, checked before anything is written.
+NAME_MAX_LEN = NAME_MAX - len(".sources") - 1
+_RPM_NAME = re.compile(r"\A[A-Za-z0-9_.:-]+\Z")
 # APT reads only files whose names consist of these characters.
-_DEB_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-_SUITE = re.compile(r"^[A-Za-z0-9_.~+/-]+$")
-_COMPONENT = re.compile(r"^[A-Za-z0-9_.~+/-]+$")
-_DEB_LINE = re.compile(r"^(deb|deb-src)\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)(?:\s+(.*))?$")
+_DEB_NAME = re.compile(r"\A[A-Za-z0-9_.-]+\Z")
+_SUITE = re.compile(r"\A[A-Za-z0-9_.~+/-]+\Z")
+_COMPONENT = re.compile(r"\A[A-Za-z0-9_.~+/-]+\Z")
+_ARCH = re.compile(r"\A[a-z0-9][a-z0-9-]*\Z")
+_KEYRING = re.compile(r"\A/[A-Za-z0-9_.+/@:-]+\Z")
+# A value of an APT pin's release/origin field: printable, no comma (the field separator).
+_PIN_VALUE = re.compile(r"\A[^\s,=\x00-\x1f\x7f]([^,=\x00-\x1f\x7f]*[^\s,=\x00-\x1f\x7f])?\Z")
+_PIN_RELEASE_KEYS = ("a", "n", "v", "o", "l", "c", "b")
+_INT = re.compile(r"\A\s*-?[0-9]+\s*\Z")
 _NET_SCHEMES = ("http", "https", "ftp")
 _RPM_SCHEMES = _NET_SCHEMES + ("file",)
 _DEB_SCHEMES = _NET_SCHEMES + ("file", "copy", "cdrom", "mirror", "mirror+http", "mirror+https", "mirror+file",
@@ -64,12 +97,14 @@ REPO_OPTIONS = {
     "architectures": {"type": "list", "elements": "str"},
     "trusted": {"type": "bool", "default": False},
     "pin": {"type": "str"},
+    "origin": {"type": "str"},
+    "label": {"type": "str"},
     "format": {"type": "str", "choices": ["list", "deb822"], "default": "list"},
 }
 
 
 RPM_ONLY = ("description", "gpgcheck", "gpgkey", "sslverify", "proxy", "username", "password")
-DEB_ONLY = ("suite", "section", "line", "signed_by", "architectures", "trusted", "pin", "format")
+DEB_ONLY = ("suite", "section", "line", "signed_by", "architectures", "trusted", "pin", "format", "origin", "label")
 
 
 def entry_from_params(params):
@@ -88,8 +123,14 @@ class RepoSetError(ValueError):
     """Invalid input: the message names the entry and the field."""
 
 
+def _is_text(value):
+    return isinstance(value, STRING_TYPES)
+
+
 def _where(index, entry):
     name = entry.get("name") if isinstance(entry, dict) else None
+    if not _is_text(name) or CONTROL_NO_NEWLINE_RE.search(name) or len(name) > 80:
+        name = None
     return "repos[%d]%s" % (index, " (%s)" % name if name else "")
 
 
@@ -97,37 +138,64 @@ def _fail(index, entry, field, message):
     raise RepoSetError("%s: field '%s': %s" % (_where(index, entry), field, message))
 
 
+def _shown(value):
+    """A value as shown in a message: repr, cut when long."""
+    text = repr(value)
+    return text if len(text) <= 120 else text[:100] + "...(%d characters)" % len(value if _is_text(value) else text)
+
+
+def _text_field(index, entry, field, value, max_len=4096):
+    """A single-line string field: no control character (newline, CR included), bounded length."""
+    if not _is_text(value):
+        _fail(index, entry, field, "must be a string, not %s" % type(value).__name__)
+    match = CONTROL_NO_NEWLINE_RE.search(value)
+    if match:
+        _fail(index, entry, field, "control character %r is not allowed" % match.group(0))
+    if len(value) > max_len:
+        _fail(index, entry, field, "%d characters, at most %d are allowed" % (len(value), max_len))
+    return value
+
+
 def check_uri(uri, schemes):
     """Why ``uri`` is unusable, or None."""
-    if not isinstance(uri, str) or not uri:
+    if not _is_text(uri) or not uri:
         return "a URI is required"
-    if any(c.isspace() for c in uri):
-        return "URI %r contains whitespace" % uri
-    parts = urlsplit(uri)
+    if CONTROL_NO_NEWLINE_RE.search(uri) or any(c.isspace() for c in uri):
+        return "URI %s contains whitespace or a control character" % _shown(uri)
+    if len(uri) > 2048:
+        return "URI is %d characters, at most 2048 are allowed" % len(uri)
+    if any(c in uri for c in "[]\"'#") and not uri.startswith("http://["):
+        return "URI %s contains a character APT or yum would read as syntax" % _shown(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:
+        return "URI %s: %s" % (_shown(uri), exc)
     if parts.scheme not in schemes:
-        return "URI %r: scheme must be one of %s" % (uri, ", ".join(schemes))
+        return "URI %s: scheme must be one of %s" % (_shown(uri), ", ".join(schemes))
     if parts.scheme in _NET_SCHEMES or parts.scheme.endswith(("+http", "+https")):
         if not parts.hostname:
-            return "URI %r has no host" % uri
+            return "URI %s has no host" % _shown(uri)
         try:
             parts.port  # pylint: disable=pointless-statement
         except ValueError:
-            return "URI %r has an invalid port" % uri
+            return "URI %s has an invalid port" % _shown(uri)
     elif not parts.path.startswith("/"):
-        return "URI %r needs an absolute path" % uri
+        return "URI %s needs an absolute path" % _shown(uri)
     return None
 
 
 def parse_deb_line(line):
     """``deb [opts] uri suite [components]`` as a dict; ValueError when malformed."""
-    match = _DEB_LINE.match((line or "").strip())
+    if not _is_text(line) or CONTROL_NO_NEWLINE_RE.search(line):
+        raise ValueError("not a single-line deb line: %s" % _shown(line))
+    match = DEB_LINE.match(line.strip())
     if not match:
-        raise ValueError("not a deb line: %r (expected 'deb [options] URI SUITE [COMPONENT...]')" % line)
+        raise ValueError("not a deb line: %s (expected 'deb [options] URI SUITE [COMPONENT...]')" % _shown(line))
     kind, opts, uri, suite, components = match.groups()
     options = {}
     for item in (opts or "").split():
         if "=" not in item:
-            raise ValueError("option %r in %r is not key=value" % (item, line))
+            raise ValueError("option %r in %s is not key=value" % (item, _shown(line)))
         key, value = item.split("=", 1)
         options[key] = value
     return {"type": kind, "uri": uri, "suite": suite, "section": (components or "").split(), "options": options}
@@ -138,51 +206,78 @@ def _as_int(value, index, entry, field):
         _fail(index, entry, field, "%r is not an integer" % (value,))
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.match(r"^-?[0-9]+$", value.strip()):
+    if _is_text(value) and _INT.match(value) and len(value) < 12:
         return int(value)
-    return _fail(index, entry, field, "%r is not an integer" % (value,))
+    return _fail(index, entry, field, "%s is not an integer" % _shown(value))
 
 
 def _as_bool(value, index, entry, field):
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE + ("0", "no", "false", "off"):
+    if _is_text(value) and value.strip().lower() in _TRUE + ("0", "no", "false", "off"):
         return value.strip().lower() in _TRUE
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    return _fail(index, entry, field, "%r is not a boolean" % (value,))
+    return _fail(index, entry, field, "%s is not a boolean" % _shown(value))
 
 
 def _sections(value, index, entry):
     if value is None or value == "":
         return []
-    items = value.split() if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+    if _is_text(value):
+        _text_field(index, entry, "section", value)
+        items = value.split()
+    else:
+        items = value
+    if not isinstance(items, list) or not all(_is_text(i) for i in items):
         _fail(index, entry, "section", "must be a string or a list of strings")
     for item in items:
-        if not _COMPONENT.match(item):
-            _fail(index, entry, "section", "invalid component %r" % item)
+        if not _COMPONENT.match(item) or len(item) > 200:
+            _fail(index, entry, "section", "invalid component %s" % _shown(item))
+    return list(items)
+
+
+def _architectures(value, index, entry):
+    if value is None or value == "" or value == []:
+        return []
+    items = value.replace(",", " ").split() if _is_text(value) else value
+    if not isinstance(items, list) or not all(_is_text(i) for i in items):
+        _fail(index, entry, "architectures", "must be a list of architecture names")
+    for item in items:
+        if not _ARCH.match(item) or len(item) > 64:
+            _fail(index, entry, "architectures", "%s is not an architecture name (lower-case letters, digits, -)"
+                  % _shown(item))
     return list(items)
 
 
 def _int_like(value):
     """Integers given as text (AWX surveys, extra vars) become integers; anything else is kept."""
-    if isinstance(value, str) and re.match(r"^\s*-?[0-9]+\s*$", value):
+    if _is_text(value) and _INT.match(value) and len(value) < 12:
         return int(value)
     return value
 
 
 def _tables(yum_priorities, apt_pins):
     yum = dict(DEFAULT_YUM_PRIORITIES)
-    yum.update({k: _int_like(v) for k, v in (yum_priorities or {}).items()})
+    if not isinstance(yum_priorities or {}, dict):
+        raise RepoSetError("yum_priorities: must be a dict of class: priority")
+    if not isinstance(apt_pins or {}, dict):
+        raise RepoSetError("apt_pins: must be a dict of class: pin priority")
+    yum.update(dict((k, _int_like(v)) for k, v in (yum_priorities or {}).items()))
     apt = dict(DEFAULT_APT_PINS)
-    apt.update({k: _int_like(v) for k, v in (apt_pins or {}).items()})
+    apt.update(dict((k, _int_like(v)) for k, v in (apt_pins or {}).items()))
+    for table, name in ((yum, "yum_priorities"), (apt, "apt_pins")):
+        for cls in table:
+            if not _is_text(cls) or cls not in CLASSES:
+                raise RepoSetError("%s: %s is not a class (%s)" % (name, _shown(cls), ", ".join(CLASSES)))
     for cls, value in yum.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 99:
-            raise RepoSetError("yum_priorities.%s: %r is not an integer from 1 to 99" % (cls, value))
+            raise RepoSetError("yum_priorities.%s: %s is not an integer from 1 to 99" % (cls, _shown(value)))
     for cls, value in apt.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise RepoSetError("apt_pins.%s: %r is not an integer (or null for no pin)" % (cls, value))
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not -32768 <= value <= 32767):
+            raise RepoSetError("apt_pins.%s: %s is not an integer from -32768 to 32767 (or null for no pin)"
+                               % (cls, _shown(value)))
     return yum, apt
 
 
@@ -194,7 +289,7 @@ def normalize(entries, yum_priorities=None, apt_pins=None):
     result, names = [], {}
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            raise RepoSetError("repos[%d]: must be a dict, got %r" % (index, entry))
+            raise RepoSetError("repos[%d]: must be a dict, got %s" % (index, _shown(entry)))
         kind = entry.get("type")
         if kind == "rpm":
             norm = _normalize_rpm(index, entry, yum)
@@ -203,7 +298,7 @@ def normalize(entries, yum_priorities=None, apt_pins=None):
         elif kind is None and entry.get("line"):
             norm = _normalize_deb(index, entry, apt)
         else:
-            _fail(index, entry, "type", "unknown type %r (expected deb, deb-src or rpm)" % (kind,))
+            _fail(index, entry, "type", "unknown type %s (expected deb, deb-src or rpm)" % _shown(kind))
         key = (norm["type"] == "rpm", norm["name"])
         if key in names:
             _fail(index, entry, "name", "duplicate name %r (also repos[%d])" % (norm["name"], names[key]))
@@ -214,21 +309,32 @@ def normalize(entries, yum_priorities=None, apt_pins=None):
     return result
 
 
+def _name(index, entry, pattern, what):
+    name = entry.get("name")
+    if not _is_text(name) or not pattern.match(name):
+        _fail(index, entry, "name", "%s is not a valid %s" % (_shown(name), what))
+    if len(name) > NAME_MAX_LEN:
+        _fail(index, entry, "name", "%d characters, at most %d are allowed (it is part of a file name)"
+              % (len(name), NAME_MAX_LEN))
+    if name in (".", "..") or name.startswith("."):
+        _fail(index, entry, "name", "%r must not start with a dot" % name)
+    return name
+
+
 def _common(index, entry, allowed, table, kind):
-    unknown = sorted(set(entry) - set(allowed))
+    unknown = sorted(str(k) for k in set(entry) - set(allowed))
     if unknown:
-        _fail(index, entry, unknown[0], "unknown field for a %s repository (allowed: %s)" % (kind, ", ".join(allowed)))
+        _fail(index, entry, unknown[0][:60], "unknown field for a %s repository (allowed: %s)"
+              % (kind, ", ".join(allowed)))
     cls = entry.get("class") or "extra"
-    if cls not in table:
-        _fail(index, entry, "class", "unknown class %r (expected one of %s)" % (cls, ", ".join(sorted(table))))
+    if not _is_text(cls) or cls not in table:
+        _fail(index, entry, "class", "unknown class %s (expected one of %s)" % (_shown(cls), ", ".join(sorted(table))))
     enabled = _as_bool(entry.get("enabled", True), index, entry, "enabled")
     return cls, enabled
 
 
 def _normalize_rpm(index, entry, yum):
-    name = entry.get("name")
-    if not isinstance(name, str) or not _RPM_NAME.match(name or ""):
-        _fail(index, entry, "name", "%r is not a valid repository id (letters, digits, _ . : -)" % (name,))
+    name = _name(index, entry, _RPM_NAME, "repository id (letters, digits, _ . : -)")
     cls, enabled = _common(index, entry, RPM_FIELDS, yum, "rpm")
     for field in ("suite", "section"):
         if entry.get(field) not in (None, "", []):
@@ -246,8 +352,9 @@ def _normalize_rpm(index, entry, yum):
     for field in ("description", "gpgkey", "proxy", "username", "password"):
         value = entry.get(field)
         if value not in (None, ""):
-            if not isinstance(value, str) or "\n" in value:
-                _fail(index, entry, field, "must be a single-line string")
+            _text_field(index, entry, field, value)
+            if value != value.strip():
+                _fail(index, entry, field, "leading or trailing blanks would be lost in the .repo file")
             norm[field] = value
     if "gpgkey" in norm:
         for key in norm["gpgkey"].split():
@@ -265,6 +372,31 @@ def _normalize_rpm(index, entry, yum):
     return norm
 
 
+def _pin_value(index, entry, field, value):
+    _text_field(index, entry, field, value, 256)
+    if not _PIN_VALUE.match(value):
+        _fail(index, entry, field, "%s cannot be written into an APT pin (no comma, '=' or blanks at the ends)"
+              % _shown(value))
+    return value
+
+
+def check_pin_expression(expression):
+    """Why ``expression`` is not an APT pin this module writes, or None."""
+    if not _is_text(expression) or CONTROL_NO_NEWLINE_RE.search(expression) or len(expression) > 512:
+        return "%s is not a single-line APT pin" % _shown(expression)
+    match = re.match(r"\A(release|origin|version)\s+(\S.*?)\Z", expression)
+    if not match:
+        return "%s is not an APT pin (release ..., origin ..., version ...)" % _shown(expression)
+    kind, rest = match.groups()
+    if kind == "release" and "=" in rest:
+        for part in rest.split(","):
+            item = re.match(r"\A\s*([a-z])\s*=\s*(\S(?:.*\S)?)\s*\Z", part)
+            if not item or item.group(1) not in _PIN_RELEASE_KEYS:
+                return "%s: %r is not key=value with key one of %s" % (_shown(expression), part,
+                                                                       ", ".join(_PIN_RELEASE_KEYS))
+    return None
+
+
 def _normalize_deb(index, entry, apt):
     entry = dict(entry)
     options = {}
@@ -277,13 +409,10 @@ def _normalize_deb(index, entry, apt):
         except ValueError as exc:
             _fail(index, entry, "line", str(exc))
         if entry.get("type") not in (None, parsed["type"]):
-            _fail(index, entry, "type", "type %r does not match the line's %r" % (entry["type"], parsed["type"]))
+            _fail(index, entry, "type", "type %s does not match the line's %r" % (_shown(entry["type"]), parsed["type"]))
         entry.update(type=parsed["type"], uri=parsed["uri"], suite=parsed["suite"], section=parsed["section"])
         options = parsed["options"]
-    name = entry.get("name")
-    if not isinstance(name, str) or not _DEB_NAME.match(name or ""):
-        _fail(index, entry, "name", "%r is not a valid name (APT only reads files named with letters, digits,"
-              " _ . -)" % (name,))
+    name = _name(index, entry, _DEB_NAME, "name (APT only reads files named with letters, digits, _ . -)")
     cls, enabled = _common(index, entry, DEB_FIELDS, apt, "deb")
     problem = check_uri(entry.get("uri"), _DEB_SCHEMES)
     if problem:
@@ -291,8 +420,8 @@ def _normalize_deb(index, entry, apt):
     if urlsplit(entry["uri"]).username:
         _fail(index, entry, "uri", "credentials in a deb URI are not accepted: put them in /etc/apt/auth.conf.d")
     suite = entry.get("suite")
-    if not isinstance(suite, str) or not _SUITE.match(suite or ""):
-        _fail(index, entry, "suite", "%r is not a valid suite" % (suite,))
+    if not _is_text(suite) or not _SUITE.match(suite) or len(suite) > 200:
+        _fail(index, entry, "suite", "%s is not a valid suite" % _shown(suite))
     sections = _sections(entry.get("section"), index, entry)
     if suite.endswith("/") and sections:
         _fail(index, entry, "section", "a flat repository (suite ending in '/') has no sections")
@@ -303,27 +432,45 @@ def _normalize_deb(index, entry, apt):
     if pin is not None and not -32768 <= pin <= 32767:
         _fail(index, entry, "priority", "pin priority %d is out of range" % pin)
     signed_by = entry.get("signed_by") or options.pop("signed-by", None)
-    if signed_by is not None and (not isinstance(signed_by, str) or not signed_by.startswith("/")):
-        _fail(index, entry, "signed_by", "must be the absolute path of a keyring file")
-    arch = entry.get("architectures") or options.pop("arch", None)
-    if isinstance(arch, str):
-        arch = arch.replace(",", " ").split()
+    if signed_by is not None and (not _is_text(signed_by) or not _KEYRING.match(signed_by)
+                                  or "/../" in signed_by + "/" or len(signed_by) > 1024):
+        _fail(index, entry, "signed_by", "must be the absolute path of a keyring file (no blanks, no '..'), not %s"
+              % _shown(signed_by))
+    arch = _architectures(entry.get("architectures") or options.pop("arch", None), index, entry)
     trusted = _as_bool(entry.get("trusted", options.pop("trusted", False)), index, entry, "trusted")
     if options:
         _fail(index, entry, "line", "unsupported option(s) %s" % ", ".join(sorted(options)))
     fmt = entry.get("format") or "list"
     if fmt not in ("list", "deb822"):
-        _fail(index, entry, "format", "%r is not list or deb822" % (fmt,))
+        _fail(index, entry, "format", "%s is not list or deb822" % _shown(fmt))
+    origin = entry.get("origin")
+    label = entry.get("label")
+    if origin not in (None, ""):
+        _pin_value(index, entry, "origin", origin)
+    if label not in (None, ""):
+        _pin_value(index, entry, "label", label)
     pin_expr = entry.get("pin")
     if pin_expr is None:
-        if suite.endswith("/") and pin is not None:
-            _fail(index, entry, "pin", "a flat repository needs an explicit pin")
-        pin_expr = None if suite.endswith("/") else "release a=%s" % suite
-    elif not isinstance(pin_expr, str) or "\n" in pin_expr or not re.match(r"^(release|origin|version)\b", pin_expr):
-        _fail(index, entry, "pin", "%r is not an APT pin (release ..., origin ..., version ...)" % (pin_expr,))
+        if origin or label:
+            # APT's o= and l= are the Origin and Label of the Release file.
+            pin_expr = "release " + ",".join(
+                "%s=%s" % item for item in (("o", origin), ("l", label)) if item[1])
+        elif suite.endswith("/"):
+            if pin is not None:
+                _fail(index, entry, "pin", "a flat repository needs an explicit pin (or origin/label)")
+            pin_expr = None
+        else:
+            # APT's n= is the Codename of the Release file, the name sources lines carry
+            # (a= would be the Suite: 'stable', 'oldstable-updates', which a set rarely names).
+            pin_expr = "release n=%s" % suite
+    else:
+        problem = check_pin_expression(pin_expr)
+        if problem:
+            _fail(index, entry, "pin", problem)
     return {"type": entry.get("type") or "deb", "name": name, "uri": entry["uri"], "suite": suite,
             "section": sections, "class": cls, "priority": pin, "enabled": enabled, "signed_by": signed_by,
-            "architectures": arch or [], "trusted": trusted, "format": fmt, "pin": pin_expr}
+            "architectures": arch, "trusted": trusted, "format": fmt, "pin": pin_expr,
+            "origin": origin or None, "label": label or None}
 
 
 def _check_duplicate_sources(entries):
@@ -353,12 +500,20 @@ def _check_pin_ambiguity(entries):
 # --------------------------------------------------------------------------- yum
 
 
+def _lines(text):
+    """Lines of a text split on newline only (a foreign file's other bytes are kept as they are)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _yum_sections(text):
     """[(name, first_line, end_line)] of an ini text, line indexes."""
-    lines = text.splitlines()
+    lines = _lines(text)
     result, current = [], None
     for number, line in enumerate(lines):
-        match = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
+        match = re.match(r"\A\s*\[([^\]]+)\]\s*\Z", line)
         if match:
             if current:
                 result.append((current[0], current[1], number))
@@ -370,11 +525,15 @@ def _yum_sections(text):
 
 def _set_key(lines, start, end, key, value):
     """Set ``key=value`` in the section lines[start:end]; return the new end."""
-    pattern = re.compile(r"^\s*%s\s*=" % re.escape(key), re.IGNORECASE)
+    pattern = re.compile(r"\A\s*%s\s*[=:]" % re.escape(key), re.IGNORECASE)
     new = "%s=%s" % (key, value)
     for number in range(start + 1, end):
         if pattern.match(lines[number]):
             lines[number] = new
+            # A continuation of the old value would be read as part of the new one.
+            while number + 1 < end and lines[number + 1][:1] in (" ", "\t") and lines[number + 1].strip():
+                del lines[number + 1]
+                end -= 1
             return end
     last = start
     for number in range(start + 1, end):
@@ -409,29 +568,29 @@ def _join(lines, had_newline=True):
 def plan_yum(entries, files, repos_dir, exclusive=False):
     """Changes to the .repo files ``files`` ({path: text}) that apply the rpm ``entries``.
 
-    Returns (changes, disabled): changes are dicts path/before/after/mode_hint; disabled
+    Returns (changes, disabled): changes are dicts path/before/after/secret/kind; disabled
     lists the repository ids turned off because they are not in the set.
     """
     entries = [e for e in entries if e["type"] == "rpm"]
     texts = dict(files)
-    wanted = {e["name"]: e for e in entries}
-    placed = set()
+    wanted = dict((e["name"], e) for e in entries)
+    placed = {}
     disabled = []
     for path in sorted(texts):
-        lines = texts[path].splitlines()
+        lines = _lines(texts[path])
         had_newline = texts[path].endswith("\n")
         offset = 0
         for name, start, end in _yum_sections(texts[path]):
             start, end = start + offset, end + offset
             if name in wanted and name not in placed:
-                placed.add(name)
+                placed[name] = path
                 new_end = end
                 for key, value in _yum_values(wanted[name], new=False):
                     new_end = _set_key(lines, start, new_end, key, value)
                 offset += new_end - end
             elif exclusive and name not in wanted:
                 section_text = "\n".join(lines[start:end])
-                if not re.search(r"^\s*enabled\s*=\s*(0|no|false|off)\s*$", section_text, re.I | re.M):
+                if not re.search(r"^\s*enabled\s*[=:]\s*(0|no|false|off)\s*$", section_text, re.I | re.M):
                     new_end = _set_key(lines, start, end, "enabled", 0)
                     offset += new_end - end
                     disabled.append(name)
@@ -443,6 +602,7 @@ def plan_yum(entries, files, repos_dir, exclusive=False):
             raise RepoSetError("repos (%s): field 'uri': required, no repository %s exists in %s to edit"
                                % (entry["name"], entry["name"], repos_dir))
         path = os.path.join(repos_dir, entry["name"] + ".repo")
+        placed[entry["name"]] = path
         current = texts.get(path, "")
         if current and not current.endswith("\n"):
             current += "\n"
@@ -450,9 +610,14 @@ def plan_yum(entries, files, repos_dir, exclusive=False):
     changes = []
     for path in sorted(texts):
         before = files.get(path)
+        secret = bool(re.search(r"^\s*password\s*[=:]", texts[path], re.I | re.M))
         if texts[path] != before:
-            secret = bool(re.search(r"^\s*password\s*=", texts[path], re.I | re.M))
-            changes.append({"path": path, "before": before, "after": texts[path], "secret": secret})
+            changes.append({"path": path, "before": before, "after": texts[path], "secret": secret,
+                            "entries": [wanted[n] for n in sorted(placed) if placed[n] == path]})
+        elif secret:
+            # Same text, but a file holding a password must be 0600: the module compares the mode.
+            changes.append({"path": path, "before": before, "after": before, "secret": True, "mode_only": True,
+                            "entries": [wanted[n] for n in sorted(placed) if placed[n] == path]})
     return changes, disabled
 
 
@@ -506,14 +671,17 @@ def _same_repo(uri_a, suite_a, uri_b, suite_b):
     return uri_a.rstrip("/") == uri_b.rstrip("/") and suite_a.rstrip("/") == suite_b.rstrip("/")
 
 
+def _covered(uri, suite, keys):
+    return any(_same_repo(uri, suite, k[0], k[1]) for k in keys)
+
+
 def _disable_list_lines(text, keys, exclusive, reason):
     out, disabled = [], []
-    for line in text.splitlines():
+    for line in _lines(text):
         body = line.split("#", 1)[0].strip()
-        parsed = parse_apt_sources_list(body) if body else []
-        if parsed:
-            uri, suite = _raw_uri_suite(body)
-            dup = any(_same_repo(uri, suite, k[0], k[1]) for k in keys)
+        match = DEB_LINE.match(body) if body else None
+        if match:
+            dup = _covered(match.group(3), match.group(4), keys)
             if dup or exclusive:
                 out.append("# %s: %s" % (reason(dup), line))
                 disabled.append(body)
@@ -522,32 +690,65 @@ def _disable_list_lines(text, keys, exclusive, reason):
     return _join(out, text.endswith("\n") or not text), disabled
 
 
-def _raw_uri_suite(line):
-    match = _DEB_LINE.match(line)
-    return match.group(3), match.group(4)
+def _carry_over(stanza, remaining):
+    """Copies of a stanza for the (uri, suite) pairs the set does not manage."""
+    uris = []
+    for uri, _suite in remaining:
+        if uri not in uris:
+            uris.append(uri)
+    groups = {}
+    for uri in uris:
+        groups.setdefault(tuple(s for u, s in remaining if u == uri), []).append(uri)
+    kept, skip = [], False
+    for line in stanza.split("\n"):
+        if skip and line[:1] in (" ", "\t") and line.strip():
+            continue
+        skip = bool(re.match(r"\A(URIs|Suites|Enabled)\s*:", line, re.I))
+        if not skip:
+            kept.append(line)
+    copies = []
+    for suites, group in sorted(groups.items()):
+        lines = ["# carried over by %s: the suites of the stanza above that are not in the set" % MARKER]
+        body = [line for line in kept if line.strip()]
+        # Fields in their usual order: Types first if present, then URIs and Suites.
+        insert_at = 1 if body and re.match(r"\ATypes\s*:", body[0], re.I) else 0
+        body[insert_at:insert_at] = ["URIs: %s" % " ".join(group), "Suites: %s" % " ".join(suites)]
+        copies.append("\n".join(lines + body))
+    return copies
 
 
 def _disable_deb822(text, keys, exclusive, reason):
-    stanzas = re.split(r"(\n\s*\n)", text)
+    """Disable stanzas that the set defines (or all, with exclusive); split multi-suite stanzas.
+
+    A stanza some of whose suites are in the set is disabled and its other suites are
+    carried over, unchanged otherwise, into a stanza of their own right after it: APT
+    never sees one source twice (nor with two Signed-By), the rest stays enabled.
+    """
+    stanzas = re.split(r"(\n[ \t]*\n)", text)
     disabled = []
     for number in range(0, len(stanzas), 2):
         stanza = stanzas[number]
-        repos = [r for r in parse_apt_deb822(stanza) if r["enabled"]]
-        if not repos:
+        fields = deb822_fields(stanza)
+        if "uris" not in fields or fields.get("enabled", "yes").strip().lower() not in _TRUE:
             continue
-        raw = re.findall(r"^URIs:\s*(.*)$", stanza, re.I | re.M)
-        suites = re.findall(r"^Suites:\s*(.*)$", stanza, re.I | re.M)
-        pairs = [(u, s) for u in " ".join(raw).split() for s in " ".join(suites).split()]
-        dup = bool(pairs) and all(any(_same_repo(u, s, k[0], k[1]) for k in keys) for u, s in pairs)
-        if dup or exclusive:
-            lines = stanza.split("\n")
-            lines = [line for line in lines if not re.match(r"^Enabled\s*:", line, re.I)]
-            insert_at = len(lines)
-            while insert_at > 0 and not lines[insert_at - 1].strip():
-                insert_at -= 1
-            lines[insert_at:insert_at] = ["# %s" % reason(dup), "Enabled: no"]
-            stanzas[number] = "\n".join(lines)
-            disabled.extend("%s %s" % pair for pair in pairs)
+        pairs = [(u, s) for u in fields["uris"].split() for s in fields.get("suites", "").split()]
+        covered = [p for p in pairs if _covered(p[0], p[1], keys)]
+        if not (covered or exclusive):
+            continue
+        remaining = [] if exclusive else [p for p in pairs if p not in covered]
+        dup = bool(covered) and not remaining
+        lines = stanza.split("\n")
+        lines = [line for line in lines if not re.match(r"\AEnabled\s*:", line, re.I)]
+        insert_at = len(lines)
+        while insert_at > 0 and not lines[insert_at - 1].strip():
+            insert_at -= 1
+        note = reason(dup) if not remaining else reason(True) + ", other suites carried over below"
+        lines[insert_at:insert_at] = ["# %s" % note, "Enabled: no"]
+        for copy in _carry_over(stanza, remaining) if remaining else []:
+            lines[insert_at + 2:insert_at + 2] = ["", copy]
+            insert_at += 2
+        stanzas[number] = "\n".join(lines)
+        disabled.extend("%s %s" % pair for pair in (covered if not exclusive else pairs))
     return "".join(stanzas), disabled
 
 
@@ -560,18 +761,19 @@ def plan_apt(entries, files, pref_files, sources_dir, preferences_dir, exclusive
     """
     entries = [e for e in entries if e["type"] != "rpm"]
     texts = dict(files)
-    targets = {}
+    targets, owners = {}, {}
     for entry in entries:
         path = source_path(entry, sources_dir)
         render = render_deb822 if entry["format"] == "deb822" else render_deb_list
         targets[path] = targets.get(path, "") + render(entry)
+        owners.setdefault(path, []).append(entry)
     keys = [(e["uri"], e["suite"]) for e in entries]
     disabled = []
     for path in sorted(texts):
         if path in targets:
             continue
 
-        def reason(dup, path=path):
+        def reason(dup):
             return "disabled by %s (%s)" % (MARKER, "defined in the managed set" if dup else "not in the set")
 
         if path.endswith(".sources"):
@@ -583,18 +785,81 @@ def plan_apt(entries, files, pref_files, sources_dir, preferences_dir, exclusive
     changes = []
     for path in sorted(texts):
         if texts[path] != files.get(path):
-            changes.append({"path": path, "before": files.get(path), "after": texts[path], "secret": False})
+            changes.append({"path": path, "before": files.get(path), "after": texts[path], "secret": False,
+                            "kind": "sources", "entries": owners.get(path, [])})
     for entry in entries:
         path = pin_path(entry, preferences_dir)
         before = pref_files.get(path)
         if entry["priority"] is None:
             if before is not None and MARKER in before:
-                changes.append({"path": path, "before": before, "after": None, "secret": False})
+                changes.append({"path": path, "before": before, "after": None, "secret": False, "kind": "pin",
+                                "entries": []})
             continue
         after = render_pin(entry)
         if after != before:
-            changes.append({"path": path, "before": before, "after": after, "secret": False})
+            changes.append({"path": path, "before": before, "after": after, "secret": False, "kind": "pin",
+                            "entries": [entry]})
     return changes, disabled
+
+
+# --------------------------------------------------------------------------- read back
+
+
+def _enabled_sources(text, path):
+    parse = parse_apt_deb822 if path.endswith(".sources") else parse_apt_sources_list
+    return sorted((r["type"], r["uri"], r["suite"], r["section"], r["signed_by"], tuple(r["architectures"]))
+                  for r in parse(text, path) if r["enabled"])
+
+
+def _expected_source(entry):
+    return (entry["type"], entry["uri"], entry["suite"], " ".join(entry["section"]), entry["signed_by"] or "",
+            tuple(entry["architectures"]))
+
+
+def verify_change(change):
+    """Parse what would be written back and compare it with what the set asks; ValueError when not."""
+    path, after, before = change["path"], change["after"], change["before"]
+    if after is None or change.get("mode_only"):
+        return
+    if "\r" in after.replace("\r\n", "") and (before is None or "\r" not in before):
+        raise ValueError("%s: the rendered file holds a carriage return" % path)
+    if path.endswith(".repo"):
+        sections = parse_ini(after)
+        names = [s for s, _values in sections]
+        expected = set(s for s, _values in parse_ini(before or "")) | set(e["name"] for e in change["entries"])
+        if set(names) != expected:
+            raise ValueError("%s: reads back as sections %s, not %s" % (path, sorted(set(names)), sorted(expected)))
+        values = {}
+        for section, items in sections:
+            values.setdefault(section, items)
+        for entry in change["entries"]:
+            for key, value in _yum_values(entry, new=False):
+                got = values[entry["name"]].get(key)
+                if got != (value if isinstance(value, STRING_TYPES) else str(value)):
+                    raise ValueError("%s: [%s] %s reads back as %r" % (path, entry["name"], key, got))
+        return
+    if change.get("kind") == "pin":
+        entry = change["entries"][0]
+        pins = parse_apt_preferences(after, path)
+        if [(p["package"], p["pin"], p["priority"]) for p in pins] != [("*", entry["pin"], entry["priority"])]:
+            raise ValueError("%s: reads back as pins %r, not %r" % (path, pins, entry["pin"]))
+        return
+    got = _enabled_sources(after, path)
+    if change["entries"]:
+        wanted = sorted(_expected_source(e) for e in change["entries"] if e["enabled"])
+        if got != wanted:
+            raise ValueError("%s: reads back as sources %r, not %r" % (path, got, wanted))
+        return
+    # A file of another tool: this module only disables sources or carries them over.
+    old = set((s[0], s[1], s[2]) for s in _enabled_sources(before or "", path))
+    new = [(s[0], s[1], s[2]) for s in got]
+    if not set(new) <= old or len(new) != len(set(new)):
+        raise ValueError("%s: the edit would enable %r" % (path, sorted(set(new) - old) or new))
+
+
+def verify_changes(changes):
+    for change in changes:
+        verify_change(change)
 
 
 # --------------------------------------------------------------------------- both
@@ -603,15 +868,119 @@ def plan_apt(entries, files, pref_files, sources_dir, preferences_dir, exclusive
 def redact(text):
     if text is None:
         return ""
-    return re.sub(r"^(\s*password\s*=).*$", r"\1********", text, flags=re.I | re.M)
+    return re.sub(r"^(\s*password\s*[=:]).*$", r"\1********", text, flags=re.I | re.M)
 
 
 def diff_of(changes):
     return [{"before_header": c["path"] if c["before"] is not None else "%s (absent)" % c["path"],
              "after_header": c["path"] if c["after"] is not None else "%s (removed)" % c["path"],
-             "before": redact(c["before"]), "after": redact(c["after"])} for c in changes]
+             "before": redact(c["before"]), "after": redact(c["after"])} for c in changes if not c.get("mode_only")]
 
 
 def summary(entries):
     """What the set resolves to, safe to return (no passwords)."""
-    return [{k: v for k, v in e.items() if k != "password"} for e in entries]
+    return [dict((k, v) for k, v in e.items() if k != "password") for e in entries]
+
+
+# --------------------------------------------------------------------------- on the host
+
+
+class HostProblem(Exception):
+    """A file or directory of the host stops the run before anything is written."""
+
+
+def _read_all(paths):
+    """{path: text} of the files that exist; FileProblem (non-UTF-8, directory, unreadable) names one."""
+    texts = {}
+    for path in paths:
+        text = read_text(path)
+        if text is not None:
+            texts[path] = text
+    return texts
+
+
+def _listing(directory, suffixes):
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR) and not os.path.lexists(directory):
+            return []
+        raise FileProblem(directory, "cannot be listed: %s" % (exc.strerror or exc))
+    return [os.path.join(directory, n) for n in sorted(names) if n.endswith(suffixes)]
+
+
+def plan_host(entries, manager, params):
+    """Read every file the run would touch, plan the changes, parse them back: nothing written.
+
+    ``params``: exclusive, yum_repos_dir, apt_sources_dir, apt_sources_list, apt_preferences_dir.
+    Returns (changes, disabled, dirs). Raises RepoSetError, FileProblem or HostProblem.
+    """
+    if manager == "rpm":
+        directory = params["yum_repos_dir"]
+        if not os.path.isdir(directory):
+            raise HostProblem("yum_repos_dir: %s is not a directory on this host" % directory)
+        files = _read_all(_listing(directory, (".repo",)))
+        changes, disabled = plan_yum(entries, files, directory, params["exclusive"])
+        dirs = [directory]
+    else:
+        for entry in entries:
+            if entry["signed_by"] and not os.path.isfile(entry["signed_by"]):
+                raise HostProblem("repos (%s): field 'signed_by': keyring %s does not exist on this host"
+                                  % (entry["name"], entry["signed_by"]))
+        sources_dir, prefs_dir = params["apt_sources_dir"], params["apt_preferences_dir"]
+        for directory, field in ((sources_dir, "apt_sources_dir"), (prefs_dir, "apt_preferences_dir")):
+            if os.path.lexists(directory) and not os.path.isdir(directory):
+                raise HostProblem("%s: %s exists and is not a directory" % (field, directory))
+        files = _read_all([params["apt_sources_list"]] + _listing(sources_dir, (".list", ".sources")))
+        paths = [pin_path(e, prefs_dir) for e in entries]
+        # A file the set is to write must be a file (or absent): a directory in its place is refused now.
+        paths += [source_path(e, sources_dir) for e in entries]
+        prefs = _read_all([p for p in paths if p.startswith(prefs_dir.rstrip("/") + "/")])
+        _read_all([p for p in paths if p not in prefs and p not in files])
+        changes, disabled = plan_apt(entries, files, prefs, sources_dir, prefs_dir, params["exclusive"])
+        dirs = [sources_dir, prefs_dir]
+    for change in changes:
+        info = _mode_of(change["path"])
+        change["mode"] = 0o600 if change["secret"] else (info if info is not None else 0o644)
+        if change.get("mode_only") and info == change["mode"]:
+            change["skip"] = True
+    changes = [c for c in changes if not c.get("skip")]
+    verify_changes(changes)
+    return changes, disabled, dirs
+
+
+def _mode_of(path):
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
+def _order(change):
+    """Write order: new pins and managed sources first, edits of other files next, removals last.
+
+    A failure part-way leaves at worst a source listed twice or a pin for a source
+    not yet disabled elsewhere, both of which the next run finishes.
+    """
+    if change["after"] is None:
+        return 3
+    if change.get("kind") == "pin":
+        return 0
+    return 1 if change["entries"] else 2
+
+
+def apply_changes(changes, dirs, backup=None, source_dir=None):
+    """Write the planned changes, one atomic replacement per file."""
+    if backup:
+        shutil.copytree(source_dir, backup, symlinks=True)
+    for directory in dirs:
+        makedirs(directory)
+    for change in sorted(changes, key=_order):
+        if change["after"] is None:
+            try:
+                os.remove(change["path"])
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise FileProblem(change["path"], "cannot be removed: %s" % (exc.strerror or exc))
+        else:
+            atomic_write(change["path"], change["after"], change["mode"])

@@ -8,20 +8,29 @@ phases record (snapshot set, package list before the update, ...) and a
 history that is only ever appended to. The lock is a separate file created
 with O_CREAT|O_EXCL, naming the run that holds it.
 
-Plain Python: no Ansible imports, so the transition table is unit-tested
-directly.
+Plain Python (no Ansible imports), so the transition table is unit-tested
+directly; the files go through ``_files`` (bounded, validated reads, atomic
+writes, an exclusive create for the lock). Node Python 2.7 and 3.6+.
+
+``recover`` is the way forward when a rollback is impossible: it is allowed
+only after a ``rollback`` that failed with ``rollback_impossible`` recorded in
+the data (a member of the snapshot set overflowed, so nothing can be merged).
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 import copy
-import json
+import errno
 import os
 import socket
-import tempfile
 import time
 
-PHASES = ("prepare", "update", "commit", "rollback", "finalize")
+from ansible_collections.fuel.lifecycle.plugins.module_utils._files import (
+    FileProblem, atomic_write, check_text, create_exclusive, dumps_json, loads_json, makedirs, read_json, read_text)
+
+PHASES = ("prepare", "update", "commit", "rollback", "recover", "finalize")
 STATES = ("begin", "complete", "failed", "query", "unlock", "restore")
 RESULTS = ("running", "complete", "failed")
 FORMAT = 1
@@ -33,6 +42,7 @@ NEXT = {
     "update": ("commit", "rollback"),
     "commit": ("finalize",),
     "rollback": ("finalize",),
+    "recover": ("prepare",),
     "finalize": ("prepare",),
 }
 # Phases a failed (or interrupted) phase may be left for, besides resuming it.
@@ -66,6 +76,17 @@ def current(record):
     return record.get("phase"), record.get("result")
 
 
+def rollback_impossible(record):
+    """Why a rollback cannot be done (recorded by a refused rollback), or None."""
+    if not record:
+        return None
+    phase, result = current(record)
+    if phase != "rollback" or result != "failed":
+        return None
+    reason = (record.get("data") or {}).get("rollback_impossible")
+    return reason or None
+
+
 def allowed_next(record):
     """Phases that ``begin`` accepts now (resume of the current phase included)."""
     phase, result = current(record)
@@ -73,6 +94,8 @@ def allowed_next(record):
         return list(NEXT[None])
     if result == "complete":
         return [phase] + list(NEXT[phase])
+    if rollback_impossible(record):
+        return ["recover"]
     return [phase] + list(ESCAPE.get(phase, ()))
 
 
@@ -88,6 +111,12 @@ def decide(record, phase):
     if phase not in PHASES:
         raise StateError("phase must be one of %s, got '%s'" % (", ".join(PHASES), phase))
     cur, result = current(record)
+    impossible = rollback_impossible(record)
+    if impossible:
+        if phase == "recover":
+            return START
+        raise StateError("phase '%s' refused: %s and a rollback is impossible (%s); allowed now: recover "
+                         "(finish the update, verify, commit)" % (phase, describe(record), impossible))
     if cur == phase:
         return DONE if result == "complete" else RESUME
     if cur is None or result == "complete":
@@ -169,51 +198,58 @@ def apply(record, phase, state, run_id, message=None, data=None, data_once=None)
 def read_record(path):
     """The record at ``path``, or None when the file does not exist."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
+        record = read_json(path, shape=dict)
+    except FileProblem as exc:
+        raise StateError("state file %s; it is left as it is" % exc)
+    if record is None:
         return None
-    try:
-        record = json.loads(text)
-    except ValueError as exc:
-        raise StateError("state file %s is not valid JSON (%s); it is left as it is" % (path, exc)) from exc
+    return check_record(record, "state file %s" % path, "; it is left as it is")
+
+
+def check_record(record, where, suffix=""):
+    """``record`` when it has the shape of an upgrade state record; StateError naming ``where`` if not."""
     if not isinstance(record, dict) or "history" not in record or "phase" not in record:
-        raise StateError("state file %s is not an upgrade state record; it is left as it is" % path)
-    if record["phase"] not in (None,) + PHASES or record.get("result") not in (None,) + RESULTS:
-        raise StateError("state file %s names an unknown phase or result; it is left as it is" % path)
+        raise StateError("%s: not an upgrade state record (no phase or history)%s" % (where, suffix))
+    phase, result = record.get("phase"), record.get("result")
+    if phase not in (None,) + PHASES or result not in (None,) + RESULTS:
+        raise StateError("%s: names an unknown phase or result (%r, %r)%s" % (where, phase, result, suffix))
+    problems = []
+    for key, kind in (("history", list), ("phases", dict), ("data", dict)):
+        if key in record and not isinstance(record[key], kind):
+            problems.append("%s is a %s, not a %s" % (key, type(record[key]).__name__, kind.__name__))
+    if not isinstance(record.get("cycle", 0), int) or isinstance(record.get("cycle", 0), bool):
+        problems.append("cycle is not an integer")
+    if isinstance(record.get("phases"), dict):
+        for name, entry in record["phases"].items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("attempts", 0), int):
+                problems.append("phases.%s is not a phase entry" % name)
+    if isinstance(record.get("history"), list) and not all(isinstance(e, dict) for e in record["history"]):
+        problems.append("history holds entries that are not objects")
+    if problems:
+        raise StateError("%s: not an upgrade state record (%s)%s" % (where, "; ".join(problems), suffix))
     return record
 
 
 def dumps(record):
-    return json.dumps(record, indent=2, sort_keys=True) + "\n"
+    return dumps_json(record)
 
 
 def write_record(path, record):
     """Write atomically (temp file in the same directory, fsync, rename)."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".upgrade-state.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(dumps(record))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    makedirs(os.path.dirname(path) or ".")
+    atomic_write(path, dumps(record), 0o644)
 
 
 def read_lock(lock_path):
+    """The owner recorded in the lock, None when free; an unreadable lock is reported, not ignored."""
     try:
-        with open(lock_path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
+        text = read_text(lock_path, max_bytes=64 * 1024)
+    except FileProblem as exc:
+        raise StateError("lock file %s" % exc)
+    if text is None:
         return None
     try:
-        owner = json.loads(text)
+        owner = loads_json(text)
     except ValueError:
         owner = None
     if not isinstance(owner, dict):
@@ -240,18 +276,19 @@ def acquire_lock(lock_path, owner):
             return False
         raise StateError("another upgrade run holds the lock %s: %s; if that run is dead, break the lock "
                          "(state=unlock)" % (lock_path, describe_lock(held)))
-    os.makedirs(os.path.dirname(lock_path) or ".", mode=0o755, exist_ok=True)
-    try:
-        fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError as exc:
+    makedirs(os.path.dirname(lock_path) or ".")
+    if not create_exclusive(lock_path, dumps_json(owner), 0o644):
         held = read_lock(lock_path) or {}
-        raise StateError("another upgrade run took the lock %s just now: %s" % (lock_path, describe_lock(held))) \
-            from exc
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(owner, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        raise StateError("another upgrade run took the lock %s just now: %s" % (lock_path, describe_lock(held)))
     return True
+
+
+def remove_lock(lock_path):
+    try:
+        os.unlink(lock_path)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise StateError("lock file %s: cannot be removed: %s" % (lock_path, exc.strerror or exc))
 
 
 def release_lock(lock_path, run_id):
@@ -261,7 +298,7 @@ def release_lock(lock_path, run_id):
         return False
     if held.get("run_id") != run_id:
         raise StateError("the lock %s is held by another run: %s" % (lock_path, describe_lock(held)))
-    os.unlink(lock_path)
+    remove_lock(lock_path)
     return True
 
 
@@ -278,6 +315,23 @@ def execute(params, check_mode):
     """Do what the module's parameters ask; returns the module result (raises StateError when refused)."""
     path, state, phase, run_id = params["path"], params["state"], params.get("phase"), params.get("run_id")
     lock_path = params.get("lock_path") or path + ".lock"
+    for field in ("run_id", "controller", "reason"):
+        if params.get(field) is not None:
+            try:
+                check_text(params[field], field, allow_newline=(field == "reason"))
+            except ValueError as exc:
+                raise StateError(str(exc))
+    for field, value in (("path", path), ("lock_path", lock_path)):
+        if not value or "\x00" in value or len(os.path.basename(value)) > 240:
+            raise StateError("%s: %r is not a usable file name" % (field, value))
+    if os.path.realpath(path) == os.path.realpath(lock_path):
+        raise StateError("lock_path: must differ from path (%s)" % path)
+    for field in ("data", "data_once", "record"):
+        if params.get(field) is not None:
+            try:
+                dumps_json(params[field])
+            except (TypeError, ValueError) as exc:
+                raise StateError("%s: cannot be stored as JSON: %s" % (field, exc))
     record = read_record(path)
     lock = read_lock(lock_path)
     result = {"changed": False, "path": path, "lock_path": lock_path}
@@ -288,7 +342,7 @@ def execute(params, check_mode):
         result["changed"] = lock is not None
         result["broken_lock"] = lock
         if lock is not None and not check_mode:
-            os.unlink(lock_path)
+            remove_lock(lock_path)
         result.update(summary(record), lock=None)
         return result
     if state == "restore":
@@ -314,7 +368,7 @@ def execute(params, check_mode):
         try:
             if decision != DONE:
                 write_record(path, new)
-        except BaseException:
+        except (StateError, FileProblem, OSError, IOError):
             if wants_lock:
                 release_lock(lock_path, run_id)
             raise
@@ -342,12 +396,17 @@ def _restore(params, check_mode, record, lock, result):
     saved, run_id = params.get("record"), params.get("run_id")
     if not isinstance(saved, dict) or "history" not in saved or saved.get("phase") not in PHASES:
         raise StateError("record: a state record (as returned by state=query) is required with state=restore")
+    check_record(saved, "record")
     if not run_id:
         raise StateError("run_id is required with state=restore")
     if record == saved:
         result.update(summary(record), lock=lock, decision="unchanged")
-        if lock is None or lock.get("run_id") == run_id:
+        if lock is None or lock.get("run_id") == run_id or params.get("if_earlier"):
             return result
+    if not is_ancestor(record, saved) and params.get("if_earlier"):
+        # the saved copy is not ahead of the disk (the normal case): nothing to write back
+        result.update(summary(record), lock=lock, decision="kept")
+        return result
     if not is_ancestor(record, saved):
         raise StateError("record: the state on disk (%s) is not an earlier state of the given record; "
                          "refusing to replace it" % describe(record))
@@ -361,7 +420,7 @@ def _restore(params, check_mode, record, lock, result):
     lock_path = result["lock_path"]
     if not check_mode:
         if lock is not None and lock.get("run_id") != run_id:
-            os.unlink(lock_path)
+            remove_lock(lock_path)
         acquire_lock(lock_path, lock_owner(run_id, params.get("controller")))
         write_record(path=params["path"], record=new)
     result.update(summary(new), lock=read_lock(lock_path) if not check_mode else lock)

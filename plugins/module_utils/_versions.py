@@ -7,7 +7,9 @@ results agree with ``dpkg --compare-versions`` / ``apt_pkg.version_compare``
 and ``rpm.labelCompare``; the tests check that against the real libraries.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 
 class VersionError(ValueError):

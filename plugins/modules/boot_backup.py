@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Back up, verify and restore /boot with checksums."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: boot_backup
@@ -103,6 +105,7 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils._boot_backup import BackupError, BootBackup, diff_text
+from ansible_collections.fuel.lifecycle.plugins.module_utils._files import FileProblem
 
 
 def main():
@@ -131,8 +134,16 @@ def main():
                 module.fail_json(msg="%s differs from its backup in %s" % (params["src"], params["dest"]), **result)
         else:
             result = backup.absent()
-    except (BackupError, OSError) as exc:
-        module.fail_json(msg=str(exc), **getattr(exc, "details", {}))
+    except BackupError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    except FileProblem as exc:
+        module.fail_json(msg=str(exc), path=exc.path)
+    except (OSError, IOError) as exc:
+        module.fail_json(msg="%s (src %s, dest %s): %s" % (params["state"], params["src"], params["dest"], exc))
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="%s (src %s, dest %s): unexpected error: %s: %s" % (
+            params["state"], params["src"], params["dest"], type(exc).__name__, exc))
     module.exit_json(**result)
 
 

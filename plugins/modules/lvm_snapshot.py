@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Create, inspect, commit and roll back LVM snapshot sets."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: lvm_snapshot
@@ -71,6 +73,39 @@ options:
             space before the set is created).
         type: str
         required: true
+      receives:
+        description:
+          - What of the planned transaction (O(transaction_output)) lands on
+            this volume, C(installed) (the packages' installed size, the root
+            volume) and/or C(download) (the downloaded packages, the volume of
+            C(/var/cache)). The member must hold O(transaction_factor) times
+            that, or the set is refused.
+        type: list
+        elements: str
+        choices: [installed, download]
+        default: []
+  transaction_output:
+    description:
+      - With O(state=present), the output of the package manager's plan for
+        the update (for instance C(dnf --assumeno upgrade)). Its C(Total
+        download size) and C(Installed size) size the members that receive
+        them (O(volumes[].receives)); a member too small is refused with the
+        numbers, before anything is created.
+    type: str
+  transaction_factor:
+    description: Margin over the transaction's sizes a receiving member must hold (1 to 100).
+    type: float
+    default: 1.5
+  require_autoextend:
+    description:
+      - With O(state=present), refuse unless LVM itself extends the snapshots
+        (C(lvmconfig) shows C(activation/monitoring=1),
+        C(snapshot_autoextend_threshold) below 100 and
+        C(snapshot_autoextend_percent) above 0) and, after creation, dmeventd
+        monitors every member. Without it the state is only reported in
+        RV(autoextend).
+    type: bool
+    default: false
   fill_threshold:
     description:
       - With O(state=checked), a member filled above this percentage fails the check.
@@ -143,6 +178,23 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+transaction:
+  description: Download and installed size of the planned transaction read from O(transaction_output) (null without it).
+  returned: when state is present
+  type: dict
+  sample: {download_bytes: 125829120, installed_bytes: 419430400}
+transaction_needs:
+  description: Per receiving member, its planned size and what it needs for the transaction.
+  returned: when state is present
+  type: list
+  elements: dict
+autoextend:
+  description:
+    - LVM's own protection read with C(lvmconfig) (monitoring, threshold,
+      percent, effective, and why not when it is not).
+  returned: when state is present
+  type: dict
+  sample: {available: true, monitoring: true, threshold: 70, percent: 20, effective: true, reason: null}
 snapshots:
   description: Members of the set after the operation (for C(absent), none).
   returned: always
@@ -206,6 +258,7 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils._lvm import LvmError, SnapshotSet, module_runner
+from ansible_collections.fuel.lifecycle.plugins.module_utils._runner import MissingCommand
 
 
 def main():
@@ -217,7 +270,11 @@ def main():
                 "vg": {"type": "str", "required": True},
                 "lv": {"type": "str", "required": True},
                 "size": {"type": "str", "required": True},
+                "receives": {"type": "list", "elements": "str", "default": [], "choices": ["installed", "download"]},
             }},
+            "transaction_output": {"type": "str"},
+            "transaction_factor": {"type": "float", "default": 1.5},
+            "require_autoextend": {"type": "bool", "default": False},
             "fill_threshold": {"type": "float", "default": 80},
             "merge_timeout": {"type": "int", "default": 300},
         },
@@ -230,7 +287,8 @@ def main():
         snapset = SnapshotSet(module_runner(module), params["name"], check_mode=module.check_mode)
         state = params["state"]
         if state == "present":
-            result = snapset.present(params["volumes"])
+            result = snapset.present(params["volumes"], params["transaction_output"], params["transaction_factor"],
+                                     params["require_autoextend"])
         elif state == "absent":
             if params["merge_timeout"] < 0:
                 module.fail_json(msg="merge_timeout: must be 0 or more seconds, got %d" % params["merge_timeout"])
@@ -245,6 +303,12 @@ def main():
                     params["name"], "; ".join(result["problems"])), **result)
     except LvmError as exc:
         module.fail_json(msg=str(exc), **exc.details)
+    except MissingCommand as exc:
+        module.fail_json(msg=str(exc))
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="snapshot set %r (state %s): unexpected error: %s: %s" % (
+            params["name"], params["state"], type(exc).__name__, exc))
     module.exit_json(**result)
 
 

@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Installed and available maintenance-update records of a node."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: mu_version
@@ -17,8 +19,18 @@ description:
     C(timestamp) integer epoch, optional C(doc_link) http(s) URL; unknown fields are kept.
   - With O(state=present) records a new installed record atomically, adding
     C(installed_at), and writes a local fact file so fact caches (AWX) show it.
-  - A malformed or oversized record, an HTTP error or an unreachable mirror fails
-    the task before anything is written.
+    The record is written first and the fact file, derived from it, second; if
+    the fact file cannot be written the task fails saying so, and the next run
+    with O(state=present) rewrites the fact file from the record (RV(fact_repaired)).
+  - Every option, the installed record, the fact file and the available record
+    are validated before anything is written. A malformed or oversized record
+    (wrong JSON shape, NaN, numbers beyond 2^53, non-UTF-8, control characters),
+    a directory where a file belongs, an HTTP error or an unreachable mirror fails
+    the task naming the field or file, with nothing written.
+  - The fetch has one overall deadline (O(timeout) for the whole request, not
+    per read), a size cap (O(max_bytes)), and follows at most 5 redirects, to
+    http(s) only. C(http), C(https) and C(file) URLs are accepted.
+  - Runs on node Python 2.7 and 3.6+.
 author:
   - fuel.lifecycle maintainers (@fuel-lifecycle)
 options:
@@ -49,11 +61,11 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds to wait for the mirror.
+    description: Seconds the whole request to the mirror may take (connect, redirects and body), 1 to 3600.
     type: int
     default: 10
   max_bytes:
-    description: Largest accepted body of the available record.
+    description: Largest accepted body of the available record (1 to 16 MiB).
     type: int
     default: 65536
   state:
@@ -116,123 +128,56 @@ mu_status:
   description: One of V(current), V(update-available), V(not-installed), V(ahead), V(unknown) (no mirror asked).
   returned: always
   type: str
+fact_repaired:
+  description: The record was already installed and the fact file disagreed with it (a previous run failed
+    between the two writes); the fact file was rewritten from the record.
+  returned: when the fact file was repaired
+  type: bool
+fact_in_sync:
+  description: With O(state=query), whether the fact file holds the installed record.
+  returned: with O(state=query) when both the record and the fact file exist
+  type: bool
 url:
   description: URL the available record was read from.
   returned: when a mirror was asked
   type: str
 """
 
-import json
-import os
-import tempfile
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import fetch_url
+from ansible.module_utils.urls import open_url
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _mu_version as mu
 
-
-def read_installed(module, path):
-    if not os.path.exists(path):
-        return None, None
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-        return mu.parse_record(raw, "installed record %s" % path), raw.decode("utf-8")
-    except (OSError, mu.RecordError) as exc:
-        module.fail_json(msg=str(exc), path=path)
-    return None, None
-
-
-def fetch_available(module, url):
-    resp, info = fetch_url(module, url, timeout=module.params["timeout"], method="GET")
-    status = info.get("status", -1)
-    if resp is None or status != 200:
-        module.fail_json(msg="available record %s: HTTP %s %s" % (url, status, info.get("msg", "")), url=url)
-    limit = module.params["max_bytes"]
-    body = resp.read(limit + 1)
-    try:
-        mu.check_size(body, limit, "available record %s" % url)
-        return mu.parse_record(body, "available record %s" % url)
-    except mu.RecordError as exc:
-        module.fail_json(msg=str(exc), url=url)
-    return None
-
-
-def write_atomic(module, path, content, mode):
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".mu-version.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "default": "/etc/fuel/mu-version.json"},
+    "mirror_url": {"type": "str", "default": ""},
+    "release": {"type": "str", "default": "9.0"},
+    "url": {"type": "str", "default": ""},
+    "validate_certs": {"type": "bool", "default": True},
+    "use_proxy": {"type": "bool", "default": True},
+    "timeout": {"type": "int", "default": 10},
+    "max_bytes": {"type": "int", "default": mu.DEFAULT_MAX_BYTES},
+    "state": {"type": "str", "choices": ["query", "present"], "default": "query"},
+    "record": {"type": "dict"},
+    "fact_path": {"type": "path", "default": "/etc/ansible/facts.d/fuel_mu.fact"},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "default": "/etc/fuel/mu-version.json"},
-            "mirror_url": {"type": "str", "default": ""},
-            "release": {"type": "str", "default": "9.0"},
-            "url": {"type": "str", "default": ""},
-            "validate_certs": {"type": "bool", "default": True},
-            "use_proxy": {"type": "bool", "default": True},
-            "timeout": {"type": "int", "default": 10},
-            "max_bytes": {"type": "int", "default": mu.DEFAULT_MAX_BYTES},
-            "state": {"type": "str", "choices": ["query", "present"], "default": "query"},
-            "record": {"type": "dict"},
-            "fact_path": {"type": "path", "default": "/etc/ansible/facts.d/fuel_mu.fact"},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    if params["max_bytes"] < 1:
-        module.fail_json(msg="max_bytes: must be at least 1")
-    wanted = None
-    if params["record"] is not None:
-        try:
-            wanted = mu.validate_record(params["record"], "record")
-        except mu.RecordError as exc:
-            module.fail_json(msg=str(exc))
-    url = params["url"]
-    if not url and params["mirror_url"]:
-        try:
-            url = mu.available_url(params["mirror_url"], params["release"])
-        except mu.RecordError as exc:
-            module.fail_json(msg=str(exc))
-    if params["state"] == "present" and wanted is None and not url:
-        module.fail_json(msg="record: state=present needs a record or a mirror_url/url to take it from")
 
-    installed, before_text = read_installed(module, params["path"])
-    available = fetch_available(module, url) if url else None
+    def fetcher(url):
+        return mu.fetch(url, params["timeout"], params["max_bytes"], params["validate_certs"], params["use_proxy"],
+                        open_url=open_url)
 
-    result = {"changed": False}
-    if params["state"] == "present":
-        wanted = wanted if wanted is not None else available
-        if not mu.same_record(installed, wanted):
-            record = dict(wanted, installed_at=round(time.time(), 3))
-            text = mu.render(record)
-            result["changed"] = True
-            result["diff"] = {"before_header": params["path"], "after_header": params["path"],
-                              "before": before_text or "", "after": text}
-            if not module.check_mode:
-                write_atomic(module, params["path"], text, 0o644)
-                if params["fact_path"]:
-                    write_atomic(module, params["fact_path"], json.dumps({"installed": record}, indent=2) + "\n",
-                                 0o644)
-            installed = record
-    result.update(mu_installed=installed, mu_available=available,
-                  mu_update_available=mu.update_available(installed, available),
-                  mu_status=mu.status(installed, available))
-    if url:
-        result["url"] = url
-    result["ansible_facts"] = {"mu_installed": installed, "mu_available": available,
-                               "mu_update_available": result["mu_update_available"]}
+    try:
+        result = mu.run(params, module.check_mode, fetcher)
+    except mu.RecordError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="mu_version failed unexpectedly: %s: %s" % (type(exc).__name__, exc))
+    if not module._diff:
+        result.pop("diff", None)
     module.exit_json(**result)
 
 

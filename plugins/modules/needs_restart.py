@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """List the services that run deleted or replaced files, and whether a reboot is needed."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: needs_restart
@@ -21,6 +23,10 @@ description:
   - Needs neither needrestart nor needs-restarting; when one of them is installed
     its service list is merged into the result.
   - Read-only; always returns C(changed=false).
+  - Invalid O(service_map) or O(ignore_prefixes) entries (unknown fields, relative
+    or control-character paths, a directory as pid file, a pattern that is not a
+    regular expression) fail the task naming the field.
+  - Runs on node Python 2.7 and 3.6+.
 author:
   - fuel.lifecycle maintainers (@fuel-lifecycle)
 options:
@@ -103,62 +109,31 @@ tool:
   type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _needs_restart as nr
+from ansible_collections.fuel.lifecycle.plugins.module_utils._runner import CommandRunner
 
-ENV = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
-
-
-def tool_services(module, systemd):
-    """Service names reported by needrestart / needs-restarting, when installed."""
-    needrestart = module.get_bin_path("needrestart")
-    if needrestart:
-        rc, out, err = module.run_command([needrestart, "-b", "-r", "l"], environ_update=ENV)
-        if rc == 0:
-            return "needrestart", nr.parse_needrestart(out)
-        module.warn("needrestart failed (rc %s): %s" % (rc, err.strip()))
-    tool = module.get_bin_path("needs-restarting")
-    if tool and systemd:
-        rc, out, err = module.run_command([tool, "-s"], environ_update=ENV)
-        if rc == 0:
-            return "needs-restarting", nr.parse_needs_restarting(out)
-        module.warn("needs-restarting failed (rc %s): %s" % (rc, err.strip()))
-    return None, []
+ARGUMENT_SPEC = {
+    "service_map": {"type": "dict", "default": {}},
+    "ignore_prefixes": {"type": "list", "elements": "str"},
+    "use_tools": {"type": "bool", "default": True},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "service_map": {"type": "dict", "default": {}},
-            "ignore_prefixes": {"type": "list", "elements": "str"},
-            "use_tools": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    service_map = module.params["service_map"]
-    for name, spec in service_map.items():
-        if not isinstance(spec, dict) or not (spec.get("pidfile") or spec.get("cmdline")):
-            module.fail_json(msg="service_map.%s: needs a pidfile and/or a cmdline pattern" % name)
-    ignore = tuple(module.params["ignore_prefixes"] or nr.DEFAULT_IGNORE)
-    processes, services, systemd = nr.scan(nr.ProcReader(), service_map, ignore)
-    tool = None
-    if module.params["use_tools"]:
-        tool, names = tool_services(module, systemd)
-        known = {entry["name"] for entry in services}
-        for name in names:
-            if name not in known:
-                services.append({"name": name, "manager": "systemd" if systemd else "sysv", "pids": [],
-                                 "files": [], "source": tool})
-        services.sort(key=lambda entry: entry["name"])
-    running = os.uname().release
-    reboot, newest = nr.reboot_needed(running, nr.installed_kernels("/"))
-    if os.path.exists("/run/reboot-required"):
-        reboot = True
-    module.exit_json(changed=False, services=services, processes=processes,
-                     service_names=[entry["name"] for entry in services], systemd=systemd,
-                     reboot_required=reboot, kernel_running=running, kernel_newest=newest, tool=tool)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    runner = CommandRunner(module)
+
+    def has_binary(name):
+        return runner.binary(name, required=False) is not None
+
+    try:
+        result = nr.run(module.params, runner.run, has_binary, module.warn)
+    except nr.NeedsRestartError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="needs_restart failed unexpectedly: %s: %s" % (type(exc).__name__, exc))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

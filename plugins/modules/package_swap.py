@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Replace packages whose names differ upstream, all swaps in one transaction."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: package_swap
@@ -24,8 +26,17 @@ description:
     resolve (a package in no enabled repository, a missing dependency, a
     conflict) fails with the package manager's reason and leaves the package
     database as it was.
+  - Every backend refuses, before any change and in check mode too, a resolved
+    plan that does not install every requested package or does not remove every
+    package to remove (C(yum shell) and C(dnf shell) skip an C(install) of a
+    package no repository has and would still run the removals); the message
+    names the package.
+  - After the transaction the package database is read again (C(rpm -q),
+    C(dpkg-query)); a swap that is not complete there fails the task.
   - In check mode the resolved plan is returned (removed, installed, upgraded,
     downgraded, with versions) and nothing changes.
+  - Runs on node Python 2.7 (EL7, yum 3) and 3.6+ (EL8 platform-python with the
+    dnf bindings).
 author:
   - fuel.lifecycle maintainers (@fuel-lifecycle)
 options:
@@ -132,216 +143,44 @@ plan:
     downgraded: []
 """
 
-import importlib.util
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _package_swap as ps
+from ansible_collections.fuel.lifecycle.plugins.module_utils._runner import CommandRunner, MissingCommand
 
-C_ENV = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C", "DEBIAN_FRONTEND": "noninteractive"}
-EMPTY_PLAN = {"removed": [], "installed": [], "upgraded": [], "downgraded": []}
-
-
-def detect_manager(module, wanted):
-    if wanted == "rpm":
-        wanted = "auto" if module.get_bin_path("dnf") or module.get_bin_path("yum") else "rpm"
-    if wanted != "auto":
-        return wanted
-    if importlib.util.find_spec("dnf") is not None:
-        return "dnf"
-    if module.get_bin_path("yum"):
-        return "yum"
-    if module.get_bin_path("apt-get"):
-        return "apt"
-    module.fail_json(msg="package_manager: none of dnf (Python bindings), yum or apt-get found on the host")
-    return None
-
-
-def installed_versions(module, manager, names):
-    argv = ps.dpkg_query_argv(names) if manager == "apt" else ps.rpm_query_argv(names)
-    rc, out, err = module.run_command(argv, environ_update=C_ENV)
-    # rpm -q exits with the number of packages not installed, dpkg-query with 1 for unknown names.
-    if rc < 0 or rc > len(names) or (manager != "apt" and err.strip()):
-        module.fail_json(msg="cannot read the package database: %s" % err.strip(), cmd=argv)
-    return ps.parse_installed(out, manager)
-
-
-def run_apt(module, remove, install, check):
-    params = module.params
-    # Refreshing the lists changes no package, so check mode refreshes too: the plan must see the repositories.
-    if params["update_cache"]:
-        rc, _out, err = module.run_command(["apt-get", "update", "-q"], environ_update=C_ENV)
-        if rc != 0:
-            module.fail_json(msg="apt-get update failed: %s" % err.strip())
-    argv = ps.apt_argv(remove, install, simulate=True, allow_downgrade=True)
-    rc, out, err = module.run_command(argv, environ_update=C_ENV)
-    if rc != 0:
-        module.fail_json(msg="the swap does not resolve; nothing was changed: %s" % ps.apt_problem(out, err),
-                         cmd=argv)
-    plan = ps.parse_apt_simulation(out)
-    refuse_downgrades(module, plan)
-    if check:
-        return plan
-    argv = ps.apt_argv(remove, install, simulate=False, allow_downgrade=params["allow_downgrade"])
-    rc, out, err = module.run_command(argv, environ_update=C_ENV)
-    if rc != 0:
-        module.fail_json(msg="apt-get failed during the swap: %s" % ps.apt_problem(out, err), cmd=argv,
-                         plan=plan)
-    return plan
-
-
-def run_yum(module, remove, install, check):
-    params = module.params
-    fd, script = tempfile.mkstemp(prefix="package-swap-", suffix=".yumshell")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(ps.yum_shell_script(remove, install))
-        # --assumeno resolves and prints the transaction, then stops: the plan, nothing changed.
-        argv = ps.yum_argv(script, params["enable_repos"], params["disable_repos"], assumeno=True)
-        _rc, out, err = module.run_command(argv, environ_update=C_ENV)
-        plan = ps.parse_yum_transaction(out)
-        if not any(plan.values()):
-            module.fail_json(msg="the swap does not resolve; nothing was changed: %s" % (err.strip() or out.strip()),
-                             cmd=argv)
-        refuse_downgrades(module, plan)
-        if check:
-            return plan
-        argv = ps.yum_argv(script, params["enable_repos"], params["disable_repos"], assumeno=False)
-        rc, out, err = module.run_command(argv, environ_update=C_ENV)
-        if rc != 0:
-            module.fail_json(msg="yum shell failed during the swap: %s" % (err.strip() or out.strip()), cmd=argv,
-                             plan=plan)
-        return plan
-    finally:
-        os.unlink(script)
-
-
-def run_dnf(module, remove, install, check):
-    import dnf  # pylint: disable=import-outside-toplevel
-    import dnf.exceptions  # pylint: disable=import-outside-toplevel
-    import dnf.rpm  # pylint: disable=import-outside-toplevel
-    params = module.params
-    base = dnf.Base()
-    try:
-        base.conf.read()
-        base.conf.assumeyes = True
-        base.conf.substitutions.update_from_etc(base.conf.installroot)
-        releasever = dnf.rpm.detect_releasever(base.conf.installroot)
-        if releasever:
-            base.conf.releasever = releasever
-        elif base.conf.substitutions.get("releasever") is None:
-            # No release package (dnf on a foreign userland): repositories must not use $releasever.
-            del base.conf.substitutions["releasever"]
-        base.read_all_repos()
-        for pattern in params["disable_repos"]:
-            for repo in base.repos.get_matching(pattern):
-                repo.disable()
-        for pattern in params["enable_repos"]:
-            matching = base.repos.get_matching(pattern)
-            if not matching:
-                module.fail_json(msg="enable_repos: no repository matches %r" % pattern)
-            for repo in matching:
-                repo.enable()
-        base.fill_sack(load_system_repo=True, load_available_repos=True)
-        for name in remove:
-            base.remove(name)
-        for spec in install:
-            try:
-                base.install(spec)
-            except dnf.exceptions.MarkingError:
-                module.fail_json(msg="swaps: package %s is in no enabled repository; nothing was changed" % spec)
-        base.resolve(allow_erasing=True)
-        plan = dnf_plan(base)
-        refuse_downgrades(module, plan)
-        if check:
-            return plan
-        packages = list(base.transaction.install_set)
-        base.download_packages(packages)
-        for package in packages:
-            code, message = base.package_signature_check(package)
-            if code == 1:
-                base.package_import_key(package, askcb=lambda *_args: True)
-            elif code != 0:
-                module.fail_json(msg="signature check failed for %s: %s; nothing was changed" % (package, message))
-        base.do_transaction()
-        return plan
-    except dnf.exceptions.DepsolveError as exc:
-        module.fail_json(msg="the swap does not resolve; nothing was changed: %s" % exc)
-    except dnf.exceptions.Error as exc:
-        module.fail_json(msg="dnf failed during the swap: %s" % exc)
-    finally:
-        base.close()
-    return None
-
-
-def dnf_plan(base):
-    plan = {key: [] for key in EMPTY_PLAN}
-    kinds = {"Install": "installed", "Upgrade": "upgraded", "Downgrade": "downgraded", "Removed": "removed",
-             "Erase": "removed", "Remove": "removed", "Obsoleted": "removed", "Reinstall": "installed"}
-    for item in base.transaction:
-        kind = kinds.get(item.action_name)
-        if kind:
-            plan[kind].append({"name": item.pkg.name, "version": item.pkg.evr})
-    return plan
-
-
-def refuse_downgrades(module, plan):
-    if plan["downgraded"] and not module.params["allow_downgrade"]:
-        module.fail_json(msg="the swap would downgrade %s; set allow_downgrade=true to allow it; nothing was changed"
-                         % ", ".join("%s to %s" % (p["name"], p["version"]) for p in plan["downgraded"]), plan=plan)
-
-
-BACKENDS = {"apt": run_apt, "yum": run_yum, "dnf": run_dnf}
+ARGUMENT_SPEC = {
+    "swaps": {"type": "list", "elements": "dict", "required": True, "options": {
+        "remove": {"type": "list", "elements": "str", "default": []},
+        "install": {"type": "list", "elements": "str", "default": []},
+    }},
+    "enable_repos": {"type": "list", "elements": "str", "default": []},
+    "disable_repos": {"type": "list", "elements": "str", "default": []},
+    "allow_downgrade": {"type": "bool", "default": False},
+    "update_cache": {"type": "bool", "default": False},
+    "package_manager": {"type": "str", "default": "auto", "choices": ["auto", "dnf", "yum", "apt", "rpm"]},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "swaps": {"type": "list", "elements": "dict", "required": True, "options": {
-                "remove": {"type": "list", "elements": "str", "default": []},
-                "install": {"type": "list", "elements": "str", "default": []},
-            }},
-            "enable_repos": {"type": "list", "elements": "str", "default": []},
-            "disable_repos": {"type": "list", "elements": "str", "default": []},
-            "allow_downgrade": {"type": "bool", "default": False},
-            "update_cache": {"type": "bool", "default": False},
-            "package_manager": {"type": "str", "default": "auto", "choices": ["auto", "dnf", "yum", "apt", "rpm"]},
-        },
-        supports_check_mode=True,
-    )
-    manager = detect_manager(module, module.params["package_manager"])
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    runner = CommandRunner(module, environ={"DEBIAN_FRONTEND": "noninteractive"})
+
+    def has_binary(name):
+        return runner.binary(name, required=False) is not None
+
     try:
-        swaps = ps.validate_swaps(module.params["swaps"], manager)
+        result = ps.swap(module.params, runner.run, module.check_mode, module._diff, has_binary,
+                         tmpdir=module.tmpdir)
     except ps.SwapError as exc:
-        module.fail_json(msg=str(exc))
-    names = sorted({n for s in swaps for n in s["remove"]} | {ps.spec_name(i, manager) for s in swaps for i in s["install"]})
-    before = installed_versions(module, manager, names)
-    states = ps.swap_states(swaps, before, manager)
-    for state in states:
-        state["reason"] = ps.explain(state)
-    remove, install = ps.transaction_lists(states)
-    result = {"changed": False, "package_manager": manager, "swaps": states, "plan": dict(EMPTY_PLAN)}
-    if not remove and not install:
-        module.exit_json(**result)
-    result["plan"] = BACKENDS[manager](module, remove, install, module.check_mode)
-    result["changed"] = True
-    after = before if module.check_mode else installed_versions(module, manager, names)
-    if not module.check_mode:
-        unfinished = ps.swap_states(swaps, after, manager)
-        left = [s for s in unfinished if s["state"] != "done"]
-        if left:
-            module.fail_json(msg="the transaction ran but swaps are not complete: %s" % left, **result)
-    if module._diff:
-        planned = dict(before)
-        for entry in result["plan"]["removed"]:
-            planned.pop(entry["name"], None)
-        for kind in ("installed", "upgraded", "downgraded"):
-            for entry in result["plan"][kind]:
-                planned[entry["name"]] = entry["version"]
-        shown = after if not module.check_mode else planned
-        result["diff"] = {"before_header": "packages", "after_header": "packages",
-                          "before": ps.state_lines(before, names), "after": ps.state_lines(shown, names)}
+        extra = {}
+        if exc.plan is not None:
+            extra["plan"] = exc.plan
+        if exc.cmd is not None:
+            extra["cmd"] = exc.cmd
+        module.fail_json(msg=str(exc), **extra)
+    except MissingCommand as exc:
+        module.fail_json(msg="package_manager: %s" % exc)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="package_swap failed unexpectedly: %s: %s" % (type(exc).__name__, exc))
     module.exit_json(**result)
 
 

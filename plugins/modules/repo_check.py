@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Check that every repository of a set answers, and that required packages can be resolved."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: repo_check
@@ -14,10 +16,24 @@ description:
     fetches its metadata from the host this module runs on, the way the package manager would
     C(repodata/repomd.xml) for rpm; C(InRelease), or C(Release), for deb, and checks that the
     suite and every section are there).
-  - Optionally checks the metadata signature with C(gpgv) (rpm C(repomd.xml.asc) against the
-    O(repos[].gpgkey) keys; deb C(InRelease) against O(repos[].signed_by), or the APT trusted keyrings).
+  - Optionally checks the metadata signature with C(gpgv), with APT's semantics (rpm
+    C(repomd.xml.asc) against the O(repos[].gpgkey) keys; deb C(InRelease), or C(Release) with
+    C(Release.gpg), against O(repos[].signed_by), or without it the keyrings APT trusts,
+    C(/etc/apt/trusted.gpg) and C(/etc/apt/trusted.gpg.d/*.gpg|*.asc)). The metadata is valid
+    when at least one of its signatures verifies with the keyring (gpgv's status output is read,
+    not its exit code); armoured C(.asc) keyrings are dearmoured into a temporary keyring.
+  - Every package index it reads is checked against the size and SHA256 hash of the signed
+    C(InRelease) (fetched C(by-hash) when the Release says C(Acquire-By-Hash)) or against the
+    checksum C(repomd.xml) gives for the primary metadata; a mismatch makes the repository invalid
+    and its index is not used. Indexes are decompressed and parsed as they arrive, keeping only
+    the packages asked for, so memory stays bounded.
+  - For deb entries with a pin, reports when the pin (the one M(fuel.lifecycle.repo_priorities)
+    writes, C(release n=<suite>) by default) would not match the repository's Release file, so
+    the class's priority would silently not apply.
+  - A suite or repository the server answers with 404 (or another 4xx) is C(invalid); a server
+    that cannot be reached, or answers 5xx, is C(unreachable).
   - Resolves a list of required packages, optionally with version constraints, against the
-    package indexes of the set and reports what is missing.
+    package indexes of the set and reports what is missing, with the versions the set has.
   - Read-only; always returns C(changed=false). Reports problems; fails only with O(fail_on_problem=true).
 author:
   - fuel.lifecycle maintainers (@fuel-lifecycle)
@@ -44,9 +60,16 @@ options:
     description: APT architecture whose package index is read; default is the host's (C(dpkg --print-architecture)).
     type: str
   timeout:
-    description: Seconds to wait for each HTTP request.
+    description:
+      - Seconds one request may take in all, from connecting to the last byte (not per read).
     type: int
     default: 10
+  verify_indexes:
+    description:
+      - Also download and verify the package indexes when O(packages) is empty (they are always
+        verified when they are read).
+    type: bool
+    default: false
   validate_certs:
     description: Verify TLS certificates.
     type: bool
@@ -57,9 +80,14 @@ options:
       - Unset uses the C(http_proxy)/C(https_proxy) environment of the host.
     type: str
   fail_on_problem:
-    description: Fail the task when a repository is unreachable, invalid or a package is missing.
+    description:
+      - Fail the task when a repository is unreachable, invalid or a package is missing.
     type: bool
     default: false
+notes:
+  - Fetches C(http), C(https), C(file) and C(copy) URIs; an entry with another scheme is refused.
+  - Redirects are followed up to urllib's bound (10); metadata files are capped at 16 MiB,
+    an index at the size its signed metadata gives.
 extends_documentation_fragment:
   - fuel.lifecycle._repo_set
   - fuel.lifecycle._attributes
@@ -96,7 +124,8 @@ RETURN = r"""
 repos:
   description:
     - One result per checked repository. C(packages) counts the packages of its index, read only when
-      O(packages) is given.
+      O(packages) is given (or O(verify_indexes)). Deb entries also give C(release) (C(origin),
+      C(label), C(suite), C(codename) of the Release file) and C(pin) (the pin checked against it).
   returned: always
   type: list
   elements: dict
@@ -126,7 +155,9 @@ invalid_repos:
   type: list
   elements: str
 missing_packages:
-  description: Requirements no repository of the set satisfies.
+  description:
+    - Requirements no repository of the set satisfies. The matching entry of RV(packages) lists under
+      C(available) the versions of that name the set does have.
   returned: always
   type: list
   elements: str
@@ -136,222 +167,93 @@ ok:
   type: bool
 """
 
-import http.client
 import os
-import tempfile
-import urllib.error
+import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import ConnectionError as UrlConnectionError
 from ansible.module_utils.urls import open_url
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_check as rc
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_files as rf
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_set as rs
+from ansible_collections.fuel.lifecycle.plugins.module_utils._files import FileProblem
+from ansible_collections.fuel.lifecycle.plugins.module_utils._runner import CommandRunner
 
-FETCH_ERRORS = (urllib.error.URLError, OSError, http.client.HTTPException, UrlConnectionError, ValueError)
-APT_TRUSTED = ["/etc/apt/trusted.gpg"]
-APT_TRUSTED_DIR = "/etc/apt/trusted.gpg.d"
+PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")
 
 
-class Fetcher:
-    """HTTP(S)/file fetches with the module's timeout, TLS and proxy settings."""
+def make_opener(module):
+    """open_url with the module's TLS and proxy settings (an entry's own proxy and credentials first)."""
+    params = module.params
 
-    def __init__(self, module):
-        self.module = module
-
-    def get(self, url, entry=None):
-        params = self.module.params
-        proxy = (entry or {}).get("proxy") or params["proxy"]
-        saved = {k: os.environ.get(k) for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
+    def opener(url, timeout, entry):
+        entry = entry or {}
+        proxy = entry.get("proxy") or params["proxy"]
+        saved = dict((k, os.environ.get(k)) for k in PROXY_VARS)
         if proxy and proxy != "_none_":
-            for key in saved:
+            for key in PROXY_VARS:
                 os.environ[key] = proxy
         try:
-            response = open_url(url, timeout=params["timeout"], validate_certs=params["validate_certs"],
-                                use_proxy=proxy != "_none_", url_username=(entry or {}).get("username"),
-                                url_password=(entry or {}).get("password"),
-                                force_basic_auth=bool((entry or {}).get("username")),
-                                http_agent="fuel.lifecycle-repo_check")
-            return response.read()
+            return open_url(url, timeout=timeout, validate_certs=params["validate_certs"],
+                            use_proxy=proxy != "_none_", url_username=entry.get("username"),
+                            url_password=entry.get("password"), force_basic_auth=bool(entry.get("username")),
+                            http_agent="fuel.lifecycle-repo_check", follow_redirects="safe")
         finally:
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+    return opener
 
 
-def error_text(url, exc):
-    reason = getattr(exc, "reason", None) or exc
-    return "%s: %s" % (rf.redact_url(url), reason)
-
-
-def gpgv(module, keyrings, signature, data=None):
-    """'valid' or 'invalid: ...' from gpgv; None when gpgv is not installed."""
-    binary = module.get_bin_path("gpgv")
-    if not binary:
-        return None
-    argv = [binary, "--quiet"]
-    for keyring in keyrings:
-        argv += ["--keyring", keyring]
-    argv.append(signature)
-    if data:
-        argv.append(data)
-    rc_, out, err = module.run_command(argv, environ_update={"LANG": "C", "LC_ALL": "C"})
-    lines = (err or out).strip().splitlines()
-    return "valid" if rc_ == 0 else "invalid: %s" % (lines[-1] if lines else "gpgv exit code %d" % rc_)
-
-
-def check_rpm(module, fetch, entry, tmp):
-    result = {"metadata_url": rc.join(entry["uri"], "repodata/repomd.xml")}
-    try:
-        repomd = fetch.get(result["metadata_url"], entry)
-    except FETCH_ERRORS as exc:
-        return dict(result, reachable=False, problems=[error_text(result["metadata_url"], exc)]), {}
-    result.update(reachable=True, problems=[])
-    index = {}
-    try:
-        primary = rc.primary_location(repomd)
-        if not module.params["packages"]:
-            primary = None  # the package list is only read when packages are asked for
-    except (rc.ET.ParseError, ValueError) as exc:
-        result["problems"].append("repomd.xml: %s" % exc)
-        primary = None
-    try:
-        if primary:
-            index = rc.parse_primary(rc.decompress(primary, fetch.get(rc.join(entry["uri"], primary), entry)))
-    except FETCH_ERRORS + (rc.ET.ParseError, EOFError, OSError) as exc:
-        result["problems"].append("primary metadata: %s" % exc)
-    if module.params["verify_signatures"] and entry.get("gpgkey"):
-        try:
-            signature = fetch.get(result["metadata_url"] + ".asc", entry)
-            keyring = os.path.join(tmp, entry["name"] + ".gpg")
-            with open(keyring, "wb") as handle:
-                for key_url in entry["gpgkey"].split():
-                    handle.write(rc.dearmor(fetch.get(key_url, entry).decode("utf-8", "replace")))
-            paths = [os.path.join(tmp, entry["name"] + ".xml"), os.path.join(tmp, entry["name"] + ".xml.asc")]
-            for path, data in zip(paths, (repomd, signature)):
-                with open(path, "wb") as handle:
-                    handle.write(data)
-            result["signature"] = gpgv(module, [keyring], paths[1], paths[0]) or "not_checked: no gpgv"
-        except urllib.error.HTTPError as exc:
-            # dnf checks repomd.xml signatures only with repo_gpgcheck; many repositories sign packages only.
-            result["signature"] = "not_checked: %s" % error_text(exc.url, exc) if exc.code == 404 else \
-                "invalid: %s" % error_text(exc.url, exc)
-        except FETCH_ERRORS + (ValueError,) as exc:
-            result["signature"] = "invalid: %s" % exc
-    return result, index
-
-
-def check_deb(module, fetch, entry, tmp, arch):
-    dists = rc.join(entry["uri"], entry["suite"]) if entry["suite"].endswith("/") else \
-        rc.join(entry["uri"], "dists", entry["suite"])
-    result, text, signed = {"problems": []}, None, False
-    errors = []
-    for name in ("InRelease", "Release"):
-        url = rc.join(dists, name)
-        try:
-            data = fetch.get(url)
-        except FETCH_ERRORS as exc:
-            errors.append(error_text(url, exc))
-            continue
-        result["metadata_url"], text, signed = url, data.decode("utf-8", "replace"), name == "InRelease"
-        break
-    if text is None:
-        return dict(result, reachable=False, metadata_url=rc.join(dists, "InRelease"), problems=errors), {}
-    result["reachable"] = True
-    fields = rc.parse_release(text)
-    result["problems"] += rc.release_problems(fields, entry["suite"], entry["section"])
-    if module.params["verify_signatures"]:
-        keyrings = [entry["signed_by"]] if entry.get("signed_by") else [
-            p for p in APT_TRUSTED + sorted(os.path.join(APT_TRUSTED_DIR, f) for f in (
-                os.listdir(APT_TRUSTED_DIR) if os.path.isdir(APT_TRUSTED_DIR) else [])
-                if f.endswith((".gpg", ".asc"))) if os.path.isfile(p)]
-        if not signed:
-            result["signature"] = "not_checked: no InRelease"
-        elif not keyrings:
-            result["signature"] = "not_checked: no keyring"
-        else:
-            path = os.path.join(tmp, entry["name"] + ".InRelease")
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            result["signature"] = gpgv(module, keyrings, path) or "not_checked: no gpgv"
-    index = {}
-    # The package indexes are only read when packages are asked for.
-    sections = (entry["section"] or [""]) if module.params["packages"] and entry["type"] == "deb" else []
-    last = ""
-    for section in sections:
-        names = rc.packages_index_names(fields, section, arch) if section else ["Packages.gz", "Packages"]
-        for name in names:
-            url = rc.join(dists, name)
-            try:
-                packages = rc.parse_packages(rc.decompress(name, fetch.get(url)).decode("utf-8", "replace"))
-            except FETCH_ERRORS + (EOFError,) as exc:
-                last = error_text(url, exc)
-                continue
-            for pkg, versions in packages.items():
-                index.setdefault(pkg, []).extend(versions)
-            break
-        else:
-            result["problems"].append("no package index for %s: %s" % (section or "flat repository", last))
-    return result, index
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec={
-            "repos": {"type": "list", "elements": "dict", "required": True, "options": rs.REPO_OPTIONS},
-            "packages": {"type": "list", "elements": "str", "default": []},
-            "package_manager": {"type": "str", "choices": ["auto", "rpm", "apt"], "default": "auto"},
-            "verify_signatures": {"type": "bool", "default": True},
-            "architecture": {"type": "str"},
-            "timeout": {"type": "int", "default": 10},
-            "validate_certs": {"type": "bool", "default": True},
-            "proxy": {"type": "str"},
-            "fail_on_problem": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
+def run(module):
     params = module.params
     try:
         entries = rs.normalize([rs.entry_from_params(p) for p in params["repos"]])
-        for requirement in params["packages"]:
-            rc.parse_requirement(requirement)
-    except (rs.RepoSetError, ValueError) as exc:
+    except rs.RepoSetError as exc:
         module.fail_json(msg=str(exc))
+    for number, requirement in enumerate(params["packages"]):
+        try:
+            rc.parse_requirement(requirement)
+        except ValueError as exc:
+            module.fail_json(msg="packages[%d]: %s" % (number, exc))
+    if params["timeout"] < 1 or params["timeout"] > 3600:
+        module.fail_json(msg="timeout: %d is not between 1 and 3600 seconds" % params["timeout"])
+    if params["architecture"] is not None and not rs._ARCH.match(params["architecture"]):  # pylint: disable=protected-access
+        module.fail_json(msg="architecture: %r is not an architecture name" % params["architecture"])
+    for entry in entries:
+        scheme = (entry.get("uri") or "").split(":", 1)[0]
+        if entry.get("uri") and scheme not in rc.FETCHED_SCHEMES:
+            module.fail_json(msg="repos (%s): field 'uri': scheme %s is not fetched by repo_check (%s are)"
+                             % (entry["name"], scheme, ", ".join(rc.FETCHED_SCHEMES)))
     manager = params["package_manager"]
     if manager != "auto":
         entries = [e for e in entries if (e["type"] == "rpm") == (manager == "rpm")]
-    kinds = {"rpm" if e["type"] == "rpm" else "deb" for e in entries}
+    kinds = set("rpm" if e["type"] == "rpm" else "deb" for e in entries)
     if params["packages"] and len(kinds) > 1:
         module.fail_json(msg="package_manager: the set mixes rpm and deb entries; say which to resolve packages in")
+    runner = CommandRunner(module)
     arch = params["architecture"]
     if not arch and "deb" in kinds:
-        dpkg = module.get_bin_path("dpkg")
-        arch = module.run_command([dpkg, "--print-architecture"])[1].strip() if dpkg else ""
-        arch = arch or "amd64"
+        dpkg = runner.binary("dpkg", required=False)
+        arch = runner([dpkg, "--print-architecture"])[1].strip() if dpkg else ""
+        arch = arch if rs._ARCH.match(arch or "") else "amd64"  # pylint: disable=protected-access
 
-    known = rf.yum_baseurls() if any(e["type"] == "rpm" and not e["uri"] for e in entries) else {}
+    try:
+        known = rf.yum_baseurls() if any(e["type"] == "rpm" and not e["uri"] for e in entries) else {}
+    except FileProblem as exc:
+        module.fail_json(msg=str(exc), path=exc.path)
     for entry in entries:
         if entry["type"] == "rpm" and not entry["uri"]:
             entry["uri"] = known.get(entry["name"])
-    fetch = Fetcher(module)
-    results, indexes = [], {}
-    with tempfile.TemporaryDirectory(prefix="repo_check.") as tmp:
-        for entry in entries:
-            if not entry["uri"]:
-                result, index = {"reachable": False, "problems": [
-                    "no uri given and no repository %s on this host" % entry["name"]]}, {}
-            elif entry["type"] == "rpm":
-                result, index = check_rpm(module, fetch, entry, tmp)
-            else:
-                result, index = check_deb(module, fetch, entry, tmp, arch)
-            result = dict({"name": entry["name"], "type": entry["type"], "uri": rf.redact_url(entry["uri"] or ""),
-                           "signature": "not_checked"}, **result)
-            result["packages"] = sum(len(v) for v in index.values())
-            results.append(result)
-            if entry["enabled"]:
-                indexes[entry["name"]] = index
+    tmp = rc.make_tmp()
+    try:
+        checker = rc.Checker(rc.Fetcher(make_opener(module), params["timeout"]), runner, tmp,
+                             packages=params["packages"], verify_signatures=params["verify_signatures"],
+                             verify_indexes=params["verify_indexes"], arch=arch or "amd64")
+        results, indexes = checker.run(entries)
+    finally:
+        rc.remove_tmp(tmp)
     packages = rc.resolve(params["packages"], indexes, kinds.pop() if kinds else "deb")
     unreachable = [r["name"] for r in results if not r["reachable"]]
     invalid = [r["name"] for r in results if r["reachable"] and (r["problems"] or r["signature"].startswith("invalid"))]
@@ -365,9 +267,32 @@ def main():
         if invalid:
             parts.append("invalid: %s" % ", ".join(invalid))
         if missing:
-            parts.append("missing packages: %s" % ", ".join(missing))
+            unmet = [rc.describe_missing(p) for p in packages if not p["satisfied"]]
+            parts.append("missing packages: %s" % "; ".join(unmet))
         module.fail_json(msg="repository check failed: " + "; ".join(parts), **outcome)
     module.exit_json(**outcome)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "repos": {"type": "list", "elements": "dict", "required": True, "options": rs.REPO_OPTIONS},
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "package_manager": {"type": "str", "choices": ["auto", "rpm", "apt"], "default": "auto"},
+            "verify_signatures": {"type": "bool", "default": True},
+            "verify_indexes": {"type": "bool", "default": False},
+            "architecture": {"type": "str"},
+            "timeout": {"type": "int", "default": 10},
+            "validate_certs": {"type": "bool", "default": True},
+            "proxy": {"type": "str"},
+            "fail_on_problem": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        run(module)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="repo_check: unexpected error: %s" % exc, exception=traceback.format_exc())
 
 
 if __name__ == "__main__":

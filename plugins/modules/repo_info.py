@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Report the repositories and APT pins configured on a host."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: repo_info
@@ -62,7 +64,10 @@ pins:
     - {file: /etc/apt/preferences.d/vendor.pref, package: "*", pin: "release o=vendor", priority: 1050}
 """
 
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fuel.lifecycle.plugins.module_utils._files import FileProblem
 from ansible_collections.fuel.lifecycle.plugins.module_utils._repo_files import read_host_repositories
 
 
@@ -70,8 +75,10 @@ def main():
     module = AnsibleModule(argument_spec={"root": {"type": "path", "default": "/"}}, supports_check_mode=True)
     try:
         repositories, pins = read_host_repositories(module.params["root"])
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg="cannot read the repository configuration: %s" % exc)
+    except FileProblem as exc:
+        module.fail_json(msg="cannot read the repository configuration: %s" % exc, path=exc.path)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="repo_info: unexpected error: %s" % exc, exception=traceback.format_exc())
     module.exit_json(changed=False, repositories=repositories, pins=pins)
 
 

@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Apply a declarative set of package repositories with priorities (yum/dnf) or pins (APT)."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: repo_priorities
@@ -155,39 +157,60 @@ backup_dir:
   sample: /etc/yum.repos.d.nailgun
 """
 
-import glob
 import os
-import shutil
-import tempfile
+import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_files as rf
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _repo_set as rs
-
-
-def _read(path):
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
-
-
-def _write(module, path, text, secret):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    mode = 0o600 if secret else (os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644)
-    module.atomic_move(tmp, path)
-    os.chmod(path, mode)
+from ansible_collections.fuel.lifecycle.plugins.module_utils._files import FileProblem
 
 
 def _package_manager(module, entries):
     wanted = module.params["package_manager"]
     if wanted != "auto":
         return wanted
-    kinds = {"rpm" if e["type"] == "rpm" else "apt" for e in entries}
+    kinds = set("rpm" if e["type"] == "rpm" else "apt" for e in entries)
     if len(kinds) != 1:
         module.fail_json(msg="package_manager: the set mixes rpm and deb entries (or is empty); say which to apply")
     return kinds.pop()
+
+
+def run(module):
+    params = module.params
+    try:
+        entries = rs.normalize([rs.entry_from_params(p) for p in params["repos"]], params["yum_priorities"],
+                               params["apt_pins"])
+    except rs.RepoSetError as exc:
+        module.fail_json(msg=str(exc))
+    manager = _package_manager(module, entries)
+    mine = [e for e in entries if (e["type"] == "rpm") == (manager == "rpm")]
+    other = [e["name"] for e in entries if e not in mine]
+    try:
+        changes, disabled, dirs = rs.plan_host(mine, manager, params)
+    except (rs.RepoSetError, rs.HostProblem) as exc:
+        module.fail_json(msg=str(exc))
+    except FileProblem as exc:
+        module.fail_json(msg="%s (nothing was changed)" % exc, path=exc.path)
+    except ValueError as exc:
+        module.fail_json(msg="the rendered files do not read back as the set (nothing was changed): %s" % exc)
+
+    result = {"changed": bool(changes), "repos": rs.summary(mine), "other_entries": other, "disabled": disabled,
+              "files": [c["path"] for c in changes if c["after"] is not None],
+              "removed": [c["path"] for c in changes if c["after"] is None]}
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = rs.diff_of(changes)
+    backup = params["backup_dir"]
+    if changes and manager == "rpm" and backup and not os.path.lexists(backup):
+        result["backup_dir"] = backup
+    if module.check_mode or not changes:
+        module.exit_json(**result)
+    try:
+        rs.apply_changes(changes, dirs, result.get("backup_dir"), params["yum_repos_dir"])
+    except (FileProblem, OSError, IOError) as exc:
+        module.fail_json(msg="%s; files are replaced one by one (pins and managed sources first), so the next run "
+                         "finishes what this one started" % exc, **result)
+    module.exit_json(**result)
 
 
 def main():
@@ -206,64 +229,10 @@ def main():
         },
         supports_check_mode=True,
     )
-    params = module.params
     try:
-        entries = rs.normalize([rs.entry_from_params(p) for p in params["repos"]], params["yum_priorities"], params["apt_pins"])
-    except rs.RepoSetError as exc:
-        module.fail_json(msg=str(exc))
-    manager = _package_manager(module, entries)
-    mine = [e for e in entries if (e["type"] == "rpm") == (manager == "rpm")]
-    other = [e["name"] for e in entries if e not in mine]
-
-    if manager == "rpm":
-        directory = params["yum_repos_dir"]
-        if not os.path.isdir(directory):
-            module.fail_json(msg="yum_repos_dir: %s is not a directory on this host" % directory)
-        files = {path: _read(path) for path in sorted(glob.glob(os.path.join(directory, "*.repo")))}
-        try:
-            changes, disabled = rs.plan_yum(mine, files, directory, params["exclusive"])
-        except rs.RepoSetError as exc:
-            module.fail_json(msg=str(exc))
-        dirs = [directory]
-    else:
-        for entry in mine:
-            if entry["signed_by"] and not os.path.isfile(entry["signed_by"]):
-                module.fail_json(msg="repos (%s): field 'signed_by': keyring %s does not exist on this host"
-                                 % (entry["name"], entry["signed_by"]))
-        sources_dir, prefs_dir = params["apt_sources_dir"], params["apt_preferences_dir"]
-        paths = [params["apt_sources_list"]] if os.path.isfile(params["apt_sources_list"]) else []
-        paths += sorted(glob.glob(os.path.join(sources_dir, "*.list")) + glob.glob(os.path.join(sources_dir, "*.sources")))
-        files = {path: _read(path) for path in paths}
-        prefs = {}
-        for entry in mine:
-            path = rs.pin_path(entry, prefs_dir)
-            if os.path.isfile(path):
-                prefs[path] = _read(path)
-        changes, disabled = rs.plan_apt(mine, files, prefs, sources_dir, prefs_dir, params["exclusive"])
-        dirs = [sources_dir, prefs_dir]
-
-    result = {"changed": bool(changes), "repos": rs.summary(mine), "other_entries": other, "disabled": disabled,
-              "files": [c["path"] for c in changes if c["after"] is not None],
-              "removed": [c["path"] for c in changes if c["after"] is None]}
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = rs.diff_of(changes)
-    backup = params["backup_dir"]
-    if changes and manager == "rpm" and backup and not os.path.exists(backup):
-        result["backup_dir"] = backup
-    if module.check_mode or not changes:
-        module.exit_json(**result)
-
-    if result.get("backup_dir"):
-        shutil.copytree(params["yum_repos_dir"], backup, symlinks=True)
-    for directory in dirs:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o755)
-    for change in changes:
-        if change["after"] is None:
-            os.remove(change["path"])
-        else:
-            _write(module, change["path"], change["after"], change["secret"])
-    module.exit_json(**result)
+        run(module)
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="repo_priorities: unexpected error: %s" % exc, exception=traceback.format_exc())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run a command while an LVM snapshot set is watched, and stop it before a snapshot fills."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: snapshot_guard
@@ -15,9 +17,16 @@ description:
     O(interval) seconds while it runs.
   - When a member is filled above O(fill_threshold) percent, or is invalid, the
     command's process group gets C(SIGTERM), then C(SIGKILL) after O(grace)
-    seconds, and the module fails with RV(aborted) saying which member. The host is
-    then half-changed but the snapshots are still valid, so a rollback restores it;
-    an overflowed snapshot could not be merged any more.
+    seconds, and the module fails with RV(aborted) saying which member. When
+    every member is still valid, the message says so (the host is half-changed
+    and a rollback restores it). When a member overflowed (RV(overflowed)), the
+    message says a rollback is impossible and names the way forward (the
+    master upgrade's C(recover) phase); it never says both.
+  - "The guard is the last line of protection: size the set from the
+    transaction and let LVM autoextend it (M(fuel.lifecycle.lvm_snapshot)
+    O(fuel.lifecycle.lvm_snapshot#module:transaction_output),
+    O(fuel.lifecycle.lvm_snapshot#module:require_autoextend)); a write burst
+    between two samples can still overflow a member."
   - The set is checked before the command starts; nothing runs when it is already
     unsound (missing, incomplete, invalid or above the threshold).
   - The command runs without a shell, in its own session, with C(LC_ALL=C).
@@ -98,6 +107,18 @@ aborted:
   description: Why the command was stopped (the member and its fill, or the timeout); null when it was not.
   returned: when the command ran
   type: str
+overflowed:
+  description:
+    - Members seen invalid (overflowed) while or after the command ran; when
+      not empty a rollback is impossible and the message says so (never
+      "still valid" at the same time).
+  returned: when the command ran or the set was refused
+  type: list
+  elements: str
+pid:
+  description: Process id of the command (the leader of its own process group).
+  returned: when the command ran
+  type: int
 peak_fill:
   description: Highest fill percentage seen per member while the command ran.
   returned: always
@@ -120,11 +141,26 @@ cmd:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fuel.lifecycle.plugins.module_utils._lvm import LvmError, SnapshotSet, module_runner
-from ansible_collections.fuel.lifecycle.plugins.module_utils._snapshot_guard import run_guarded
+from ansible_collections.fuel.lifecycle.plugins.module_utils._runner import MissingCommand
+from ansible_collections.fuel.lifecycle.plugins.module_utils._snapshot_guard import (
+    run_guarded, stopped_message, verdict)
 
 
 def main():
-    module = AnsibleModule(
+    module = None
+    try:
+        module = _module()
+        guard(module)
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
+        if module is None:
+            raise
+        module.fail_json(msg="snapshot_guard %r: unexpected error: %s: %s"
+                         % (module.params["name"], type(exc).__name__, exc))
+
+
+def _module():
+    return AnsibleModule(
         argument_spec={
             "argv": {"type": "list", "elements": "str", "required": True},
             "name": {"type": "str", "required": True},
@@ -136,34 +172,47 @@ def main():
         },
         supports_check_mode=True,
     )
+
+
+def guard(module):
     params = module.params
     argv = params["argv"]
     if not argv or not argv[0]:
         module.fail_json(msg="argv: the command is empty")
     for field, low in (("fill_threshold", 0), ("interval", 0.1), ("timeout", 0), ("grace", 0)):
-        if params[field] < low:
+        if not params[field] >= low:  # NaN fails too
             module.fail_json(msg="%s: must be at least %s, got %s" % (field, low, params[field]))
-    if params["fill_threshold"] >= 100:
+    if not params["fill_threshold"] < 100:
         module.fail_json(msg="fill_threshold: must be below 100 (a full snapshot is already lost), got %s"
                          % params["fill_threshold"])
 
-    snapset = SnapshotSet(module_runner(module), params["name"])
+    try:
+        SnapshotSet(None, params["name"])
+    except LvmError as exc:
+        module.fail_json(msg=str(exc), cmd=argv)
+    runner = module_runner(module)
+    snapset = SnapshotSet(runner, params["name"])
 
     def read_views():
         return snapset.members()[1]
 
     try:
+        executable = runner.binary(argv[0], purpose="run the guarded command")
         state = snapset.status(params["fill_threshold"])
+    except MissingCommand as exc:
+        module.fail_json(msg="argv: %s" % exc, cmd=argv)
     except LvmError as exc:
         module.fail_json(msg=str(exc), cmd=argv, **exc.details)
-    peak = {"%s/%s" % (v["vg"], v["name"]): v["fill_percent"] or 0.0 for v in state["snapshots"]}
+    peak = dict(("%s/%s" % (v["vg"], v["name"]), v["fill_percent"] or 0.0) for v in state["snapshots"])
     if state["problems"]:
-        module.fail_json(msg="not running %s: snapshot set %r is not sound: %s" % (
-            argv[0], params["name"], "; ".join(state["problems"])), cmd=argv, peak_fill=peak)
+        overflowed = verdict(state["snapshots"], params["fill_threshold"])[1]
+        module.fail_json(msg="not running %s: snapshot set %r is not sound: %s%s" % (
+            argv[0], params["name"], "; ".join(state["problems"]),
+            " (overflowed: a rollback is impossible, see phase=recover)" if overflowed else ""),
+            cmd=argv, peak_fill=peak, overflowed=overflowed)
     if module.check_mode:
         module.exit_json(changed=True, cmd=argv, peak_fill=peak, msg="check mode: the command did not run")
 
-    executable = module.get_bin_path(argv[0], required=True)
     try:
         result = run_guarded([executable] + list(argv[1:]), read_views, params["fill_threshold"],
                              interval=params["interval"], timeout=params["timeout"], grace=params["grace"])
@@ -172,8 +221,8 @@ def main():
                          cmd=argv)
     result["cmd"] = argv
     if result["aborted"]:
-        module.fail_json(msg="%s was stopped: %s. The snapshot set is still valid: roll back, or make room and "
-                             "run again" % (argv[0], result["aborted"]), changed=True, **result)
+        module.fail_json(msg=stopped_message(argv[0], result["aborted"], result["overflowed"]), changed=True,
+                         **result)
     if result["rc"] != 0:
         module.fail_json(msg="%s failed with rc %d" % (argv[0], result["rc"]), changed=True, **result)
     unless = params["changed_unless"]

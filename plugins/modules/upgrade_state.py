@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Record and guard the phases of the master node upgrade."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: upgrade_state
@@ -18,6 +20,10 @@ description:
     C(prepare)|C(update) -> C(rollback) -> C(finalize); after C(finalize)
     a new cycle may start with C(prepare). Any other phase is refused with a
     message naming the current phase, before anything changes."
+  - "C(recover) is the way forward when a rollback is impossible: it is
+    allowed only when C(rollback) failed with C(rollback_impossible) recorded
+    in the data (O(data)), and then it is the only phase allowed; after it a
+    new cycle may start with C(prepare)."
   - A phase that failed (or whose run was interrupted) stays current and is
     resumed by beginning it again; C(prepare) and C(update) may also be left
     for C(rollback). Beginning a phase that is already complete changes
@@ -39,7 +45,7 @@ options:
   phase:
     description: The phase to begin, complete or mark failed. Required unless O(state) is V(query) or V(unlock).
     type: str
-    choices: [prepare, update, commit, rollback, finalize]
+    choices: [prepare, update, commit, rollback, recover, finalize]
   state:
     description:
       - V(begin) starts the phase (or resumes it after a failure) and takes the lock.
@@ -69,6 +75,14 @@ options:
   record:
     description: With O(state=restore), the record to write back (RV(record) of an earlier V(query)).
     type: dict
+  if_earlier:
+    description:
+      - With O(state=restore), write O(record) back only when the record on
+        disk is an earlier state of it, and otherwise change nothing
+        (RV(decision=kept)) instead of failing. A rollback resumed after its
+        reboot uses it with the copy it kept on C(/boot).
+    type: bool
+    default: false
   data_once:
     description:
       - Keys recorded in the state's C(data) only when not recorded yet in
@@ -117,7 +131,8 @@ RETURN = r"""
 decision:
   description:
     - What the request meant; V(start), V(resume) (the phase was current and
-      not complete), V(already_complete), V(complete), V(failed), V(restored) or V(unchanged).
+      not complete), V(already_complete), V(complete), V(failed), V(restored), V(unchanged) or
+      V(kept) (O(if_earlier) and the disk is not behind O(record)).
   returned: with state begin, complete, failed and restore
   type: str
   sample: start
@@ -183,6 +198,7 @@ lock_path:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fuel.lifecycle.plugins.module_utils._files import FileProblem
 from ansible_collections.fuel.lifecycle.plugins.module_utils._upgrade_state import PHASES, StateError, execute
 
 
@@ -200,6 +216,7 @@ def main():
             "data": {"type": "dict"},
             "data_once": {"type": "dict"},
             "record": {"type": "dict"},
+            "if_earlier": {"type": "bool", "default": False},
         },
         required_if=[("state", "begin", ("phase", "run_id")), ("state", "complete", ("phase", "run_id")),
                      ("state", "failed", ("phase", "run_id")), ("state", "restore", ("record", "run_id"))],
@@ -207,10 +224,14 @@ def main():
     )
     try:
         result = execute(module.params, module.check_mode)
-    except StateError as exc:
+    except (StateError, FileProblem) as exc:
         module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg="cannot read or write the upgrade state: %s" % exc)
+    except (OSError, IOError) as exc:
+        module.fail_json(msg="cannot read or write the upgrade state %s: %s" % (module.params["path"], exc))
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="upgrade state %s: unexpected error: %s: %s" % (module.params["path"],
+                                                                             type(exc).__name__, exc))
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)

@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build a repository from the whitelisted packages of a local repository."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # pylint: disable=invalid-name
 
 DOCUMENTATION = r"""
 module: whitelist_repo
@@ -14,8 +16,12 @@ description:
     C(rpm -qp), keeps the packages whose name is in O(packages), and makes
     O(dest) hold exactly those files (hard links when O(src) and O(dest) share a
     file system, copies otherwise); other C(*.rpm) files in O(dest) are removed.
-  - Runs C(createrepo_c) on O(dest) when its content changed or it has no
-    metadata yet. A second run with the same input changes nothing.
+  - When O(dest) must change (or has no metadata yet), the new repository is
+    built in a temporary directory next to O(dest), C(createrepo_c) runs there,
+    and only then it replaces O(dest); a missing or failing C(createrepo_c)
+    leaves O(dest) as it was. A second run with the same input changes nothing.
+  - O(dest) equal to O(src), inside it, or holding it is refused before
+    anything is read or written.
   - This is how the master upgrade builds the vendor C(*-base) repository
     from the local vendor (C(nailgun)) repository.
   - A whitelisted name that O(src) does not hold fails, naming it, before
@@ -96,29 +102,9 @@ metadata_updated:
   type: bool
 """
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.fuel.lifecycle.plugins.module_utils._whitelist_repo import (
-    QUERY_FORMAT, WhitelistError, parse_query, plan, validate_names)
-
-ENV = {"LANG": "C", "LC_ALL": "C", "LANGUAGE": "C"}
-
-
-def rpm_files(directory, recursive=True):
-    found = []
-    for top, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if d != "repodata") if recursive else []
-        found += [os.path.join(top, f) for f in sorted(files) if f.endswith(".rpm")]
-    return found
-
-
-def place(src, dest):
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copy2(src, dest)
+from ansible_collections.fuel.lifecycle.plugins.module_utils._runner import CommandRunner, MissingCommand
+from ansible_collections.fuel.lifecycle.plugins.module_utils._whitelist_repo import WhitelistError, build
 
 
 def main():
@@ -132,48 +118,17 @@ def main():
         },
         supports_check_mode=True,
     )
-    src, dest = module.params["src"], module.params["dest"]
     try:
-        whitelist = validate_names(module.params["packages"])
-    except WhitelistError as exc:
+        result = build(module.params, CommandRunner(module), module.check_mode)
+    except (WhitelistError, MissingCommand) as exc:
         module.fail_json(msg=str(exc))
-    if not os.path.isdir(src):
-        module.fail_json(msg="src: %s is not a directory" % src)
-    files = rpm_files(src)
-    headers = []
-    if files:
-        rpm = module.get_bin_path("rpm", required=True)
-        rc, out, err = module.run_command([rpm, "-qp", "--nosignature", "--nodigest", "--qf", QUERY_FORMAT] + files,
-                                          environ_update=ENV, check_rc=False)
-        if rc != 0:
-            module.fail_json(msg="rpm could not read the packages of %s: %s" % (src, err.strip()), rc=rc)
-        try:
-            headers = parse_query(out, files)
-        except WhitelistError as exc:
-            module.fail_json(msg=str(exc))
-    by_file = {os.path.basename(f): f for f in files}
-    present = [os.path.basename(f) for f in rpm_files(dest, recursive=False)] if os.path.isdir(dest) else []
-    result = plan(whitelist, headers, present)
-    if result["missing"] and not module.params["allow_missing"]:
-        module.fail_json(msg="packages: %s not found in %s" % (", ".join(result["missing"]), src),
-                         missing=result["missing"])
-    has_metadata = os.path.isfile(os.path.join(dest, "repodata", "repomd.xml"))
-    update_metadata = bool(result["add"] or result["remove"] or not has_metadata)
-    changed = update_metadata
-    if changed and not module.check_mode:
-        os.makedirs(dest, mode=0o755, exist_ok=True)
-        for name in result["remove"]:
-            os.unlink(os.path.join(dest, name))
-        for name in result["add"]:
-            place(by_file[name], os.path.join(dest, name))
-        argv = list(module.params["createrepo_command"]) + [dest]
-        rc, out, err = module.run_command(argv, environ_update=ENV, check_rc=False)
-        if rc != 0:
-            module.fail_json(msg="%s failed: %s" % (argv[0], (err or out).strip()), rc=rc)
-    diff = {"before": "\n".join(sorted(present)) + "\n", "after": "\n".join(result["wanted"]) + "\n",
-            "before_header": dest, "after_header": dest}
-    module.exit_json(changed=changed, packages=result["packages"], added=result["add"], removed=result["remove"],
-                     missing=result["missing"], metadata_updated=update_metadata, diff=diff)
+    # the module edge: never a traceback
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg="whitelist repository %s from %s: unexpected error: %s: %s" % (
+            module.params["dest"], module.params["src"], type(exc).__name__, exc))
+    if not module._diff:  # pylint: disable=protected-access
+        result.pop("diff")
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

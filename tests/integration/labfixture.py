@@ -11,6 +11,9 @@ import tempfile
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The legacy controller (ansible-core 2.16, `make setup`): the only one that
+# drives the Python 2.7 node.
+LEGACY_BIN = os.path.join(REPO, ".venv-legacy", "bin")
 CALLBACKS = os.path.join(REPO, "tests", "integration", "callback_plugins")
 
 
@@ -72,8 +75,15 @@ class Lab:
     def mirror_url(self):
         return self.state["mirror_url"]
 
+    @property
+    def legacy_inventory(self):
+        """The ansible-core 2.16 inventory: the legacy node with the modern ones."""
+        return os.path.join(self.state_dir, "legacy-inventory.yml")
+
     def hosts(self, flavor=None):
-        return [n["name"] for n in self.state["nodes"] if flavor in (None, n["flavor"])]
+        """Nodes of the main inventory (``flavor="legacy"``: the Python 2.7 nodes)."""
+        return [n["name"] for n in self.state["nodes"]
+                if flavor == n["flavor"] or (flavor is None and n["flavor"] != "legacy")]
 
     def root(self, name):
         return os.path.join(self.state_dir, "nodes", name, "root")
@@ -87,8 +97,11 @@ class Lab:
         with open(os.path.join(self.root(name), path.lstrip("/")), encoding="utf-8") as handle:
             return handle.read()
 
-    def playbook(self, playbook, extra_vars=None, limit=None, check=False, diff=False, args=()):
-        """Run a playbook file, or a play list given as Python data, against the lab."""
+    def playbook(self, playbook, extra_vars=None, limit=None, check=False, diff=False, args=(), legacy=False):
+        """Run a playbook file, or a play list given as Python data, against the lab.
+
+        ``legacy=True``: with ansible-core 2.16 (.venv-legacy) on the legacy inventory.
+        """
         with tempfile.TemporaryDirectory() as tmp:
             if not isinstance(playbook, str):
                 path = os.path.join(tmp, "play.yml")
@@ -96,8 +109,9 @@ class Lab:
                     yaml.safe_dump(playbook, handle)
                 playbook = path
             record = os.path.join(tmp, "record.json")
-            argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", self.inventory,
-                    playbook]
+            bindir = LEGACY_BIN if legacy else os.path.dirname(sys.executable)
+            argv = [os.path.join(bindir, "ansible-playbook"), "-i",
+                    self.legacy_inventory if legacy else self.inventory, playbook]
             if extra_vars:
                 argv += ["-e", json.dumps(extra_vars)]
             if limit:

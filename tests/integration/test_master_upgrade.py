@@ -11,8 +11,10 @@ resumable failure and the final report.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -46,6 +48,29 @@ def versions(lab):
     return dict(line.split() for line in out.splitlines() if line.startswith("master-"))
 
 
+def host_digest(lab):
+    """Bytes and modes of what the phases manage on the host, and its package database (rpm -qa)."""
+    digest = {}
+    for top in ("/etc", "/var/www/nailgun", "/var/lib/fuel-lifecycle", "/var/lib/fuel-lab"):
+        root = lab.root(HOST) + top
+        for base, dirs, files in os.walk(root):
+            dirs.sort()
+            for name in sorted(dirs + files):
+                path = os.path.join(base, name)
+                info = os.lstat(path)
+                if stat.S_ISREG(info.st_mode):
+                    with open(path, "rb") as handle:
+                        content = hashlib.sha256(handle.read()).hexdigest()
+                elif stat.S_ISLNK(info.st_mode):
+                    content = os.readlink(path)
+                else:
+                    content = ""
+                digest[os.path.relpath(path, lab.root(HOST))] = (stat.S_IFMT(info.st_mode), info.st_mode & 0o7777,
+                                                                  content)
+    digest["rpm -qa"] = sorted(lab.node_run(HOST, ["rpm", "-qa"]).stdout.split())
+    return digest
+
+
 def state(lab):
     return json.loads(lab.read(HOST, STATE))
 
@@ -72,8 +97,10 @@ def test_full_path_prepare_update_commit_finalize(lab, tmp_path):
     assert (service(lab, "rsyslog"), service(lab, "monit")) == ("stopped", "stopped")
     assert state(lab)["data"]["services_stopped"] == ["monit", "rsyslog"]
     assert not os.path.exists(lab.root(HOST) + STATE + ".lock")
+    digest = host_digest(lab)
     rerun = phase(lab, "prepare")
     assert rerun.rc == 0 and rerun.changed_hosts() == [] and "phase prepare is already complete" in rerun.output
+    assert host_digest(lab) == digest  # the rerun changed no byte and no mode
 
     run = phase(lab, "commit")
     assert run.rc != 0 and "phase 'commit' refused: current phase is 'prepare' (complete)" in run.output, run
@@ -100,13 +127,16 @@ def test_full_path_prepare_update_commit_finalize(lab, tmp_path):
     changes = state(lab)["data"]["package_changes"]
     assert sorted(c["name"] for c in changes["changed"]) == ["master-coreutils", "master-openssl"]
 
+    digest = host_digest(lab)
     rerun = phase(lab, "update")
     assert rerun.rc == 0 and rerun.changed_hosts() == [], rerun
-    assert versions(lab) == after
+    assert versions(lab) == after and host_digest(lab) == digest
 
     assert phase(lab, "commit").rc == 0
+    digest = host_digest(lab)
     rerun = phase(lab, "commit")
     assert rerun.rc == 0 and rerun.changed_hosts() == [], rerun
+    assert host_digest(lab) == digest
     run = phase(lab, "rollback")
     assert run.rc != 0 and "phase 'rollback' refused: current phase is 'commit' (complete)" in run.output, run
 
@@ -150,11 +180,17 @@ def test_failed_update_is_resumable_and_rollback_after_prepare(lab, tmp_path):
     assert run.rc != 0 and "no snapshot set was taken" in run.output, run
     assert state(lab)["result"] == "failed"
 
-    # prepare then rollback: nothing changed, so the verification passes and finalize restarts services
+    # prepare then rollback: nothing changed, so the verification passes and finalize restarts services;
+    # decided by the host itself: its package database and /etc as before prepare
     make_master(lab)
+    before = host_digest(lab)
     assert phase(lab, "prepare").rc == 0
     run = phase(lab, "rollback")
     assert run.rc == 0, run
+    after = host_digest(lab)
+    assert after["rpm -qa"] == before["rpm -qa"]
+    assert {k: v for k, v in after.items() if k.startswith("etc/")} == {
+        k: v for k, v in before.items() if k.startswith("etc/")}
     assert state(lab)["data"]["rollback"]["package_differences"]["count"] == 0
     run = phase(lab, "finalize", report_dir=tmp_path)
     assert run.rc == 0, run

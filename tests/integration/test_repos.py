@@ -1,4 +1,11 @@
-"""Repository sets with priorities: real dnf and APT against the lab's HTTP repositories."""
+"""Repository sets with priorities: real dnf and APT against the lab's HTTP repositories.
+
+The fixture repositories have the shape of real archives (lab/fixtures.py): the
+Release Suite differs from the Codename the sources name, two signing keys,
+by-hash indexes. Reruns are judged by the tree digest (bytes and modes) of the
+directories the module manages, not by its ``changed``; refusals by the
+module's own ``failed``.
+"""
 
 from __future__ import annotations
 
@@ -102,9 +109,14 @@ def test_rpm_priorities_flip_dnf_choice(lab):
     assert tree_digest(lab, RPM_HOST, "/etc/yum.repos.d") == before
     after_texts = "".join(d["after"] for d in preview["diff"])
     assert "priority=50" in after_texts and "priority=70" in after_texts
-    run = lab.playbook(play(RPM_HOST, [apply("apply", presets, **options), apply("again", presets, **options)]))
+    run = lab.playbook(play(RPM_HOST, [apply("apply", presets, **options)]))
     assert run.rc == 0, run
     assert run.task("apply", RPM_HOST)[0]["result"]["changed"] is True
+    applied = tree_digest(lab, RPM_HOST, "/etc/yum.repos.d")
+    assert applied != before
+    run = lab.playbook(play(RPM_HOST, [apply("again", presets, **options)]))
+    assert run.rc == 0, run
+    assert tree_digest(lab, RPM_HOST, "/etc/yum.repos.d") == applied  # the rerun wrote no byte, no mode
     assert run.task("again", RPM_HOST)[0]["result"]["changed"] is False
     mode = os.stat(os.path.join(lab.root(RPM_HOST), "etc/yum.repos.d/vendor.repo")).st_mode & 0o777
     assert mode == 0o644
@@ -160,9 +172,16 @@ def test_apt_pins_flip_candidate(lab):
     assert "deb/vendor" in "".join(run.task("nopins", APT_HOST)[0]["result"]["disabled"])
     assert candidate_of(apt_candidate(lab)) == "1.3-1"
 
-    run = lab.playbook(play(APT_HOST, [apply("pins", [vendor, mu1, upstream]), apply("again", [vendor, mu1, upstream])]))
+    apt_dirs = ("/etc/apt/sources.list.d", "/etc/apt/preferences.d")
+    run = lab.playbook(play(APT_HOST, [apply("pins", [vendor, mu1, upstream])]))
     assert run.rc == 0, run
+    applied = tree_digest(lab, APT_HOST, *apt_dirs)
+    run = lab.playbook(play(APT_HOST, [apply("again", [vendor, mu1, upstream])]))
+    assert run.rc == 0, run
+    assert tree_digest(lab, APT_HOST, *apt_dirs) == applied  # the rerun wrote no byte, no mode
     assert run.task("again", APT_HOST)[0]["result"]["changed"] is False
+    # The pins select by codename: the fixture Release files have another Suite.
+    assert "Pin: release n=mos9.0-mu1\n" in lab.read(APT_HOST, "/etc/apt/preferences.d/mu1.pref")
     policy = apt_candidate(lab)
     assert candidate_of(policy) == "1.2-0mos2", policy
     assert " 1050 %s/deb/mu1 mos9.0-mu1/main" % lab.mirror_url in policy
@@ -218,15 +237,18 @@ def test_malformed_sets_rejected_nothing_written(lab, host):
     # Keyrings are looked for only where deb entries apply, existing repo ids only where rpm ones do.
     host_only = {"missing keyring": APT_HOST, "edit of an absent repo": RPM_HOST}
     cases = [case for case in MALFORMED if host_only.get(case[0], host) == host]
-    tasks = [dict(apply(name, [good] + repos, exclusive=True, package_manager=manager), failed_when=False)
+    # ignore_errors keeps the module's own verdict (failed: true) in the result and runs every case.
+    tasks = [dict(apply(name, [good] + repos, exclusive=True, package_manager=manager), ignore_errors=True)
              for name, repos, _expected in cases]
     before = tree_digest(lab, host, *dirs)
     run = lab.playbook(play(host, tasks))
     assert run.rc == 0, run
     assert len(cases) >= 8
     for name, _repos, expected in cases:
-        result = run.task(name, host)[0]["result"]
-        assert not result.get("changed"), (name, result)
+        task = run.task(name, host)[0]
+        result = task["result"]
+        # "ignored": Ansible called this task failed (the module's own fail_json), ignore_errors went on.
+        assert task["status"] == "ignored" and not result.get("changed"), (name, task)
         assert expected in result.get("msg", ""), (name, result.get("msg"))
     assert tree_digest(lab, host, *dirs) == before
 
@@ -254,7 +276,7 @@ def test_repo_check_names_unreachable_repo_and_missing_package(lab):
         {"hosts": RPM_HOST, "gather_facts": False, "tasks": [check_task("rpm check", rpm_set, wanted, timeout=3)]},
         {"hosts": APT_HOST, "gather_facts": False, "tasks": [
             check_task("deb check", deb_set, wanted, timeout=3),
-            dict(check_task("strict", deb_set[:1], ["fuel-nonexistent"], fail_on_problem=True), failed_when=False),
+            dict(check_task("strict", deb_set[:1], ["fuel-nonexistent"], fail_on_problem=True), ignore_errors=True),
         ]},
     ])
     assert run.rc == 0, run
@@ -274,8 +296,10 @@ def test_repo_check_names_unreachable_repo_and_missing_package(lab):
     rpm = run.task("rpm check", RPM_HOST)[0]["result"]
     assert [f["repo"] for f in {p["requirement"]: p for p in rpm["packages"]}["libfuel-common >= 1.3"]["found"]] \
         == ["upstream"]
-    strict = run.task("strict", APT_HOST)[0]["result"]
-    assert strict["failed_when_result"] is False and "missing packages: fuel-nonexistent" in strict["msg"]
+    strict = run.task("strict", APT_HOST)[0]
+    assert strict["status"] == "ignored", strict  # failed, by the module itself
+    assert "missing packages: fuel-nonexistent (no repository of the set has fuel-nonexistent)" in \
+        strict["result"]["msg"]
 
 
 def test_repos_role_playbook_mixed_set_two_hosts(lab):
@@ -315,8 +339,11 @@ def test_repos_role_playbook_mixed_set_two_hosts(lab):
     assert not os.path.exists(os.path.join(lab.root(APT_HOST), "etc/yum.repos.d/holdback.repo"))
     assert dnf_sync(lab) == "1.1-0mos1"
 
+    applied = {RPM_HOST: tree_digest(lab, RPM_HOST, "/etc/yum.repos.d"), APT_HOST: tree_digest(lab, APT_HOST, *apt_dirs)}
     again = lab.playbook("playbooks/repos.yml", extra_vars=variables)
     assert again.rc == 0, again
+    assert applied == {RPM_HOST: tree_digest(lab, RPM_HOST, "/etc/yum.repos.d"),
+                       APT_HOST: tree_digest(lab, APT_HOST, *apt_dirs)}
     assert again.changed_hosts() == []
 
     # A set naming a package no repository has stops before anything changes.
@@ -327,3 +354,37 @@ def test_repos_role_playbook_mixed_set_two_hosts(lab):
     assert failed.rc != 0
     assert "missing packages: fuel-missing" in failed.task("Repos | Check", APT_HOST)[0]["result"]["msg"]
     assert tree_digest(lab, APT_HOST, "/etc/apt/sources.list.d", "/etc/apt/preferences.d") == before
+
+
+def test_repo_check_real_archive_shape(lab):
+    """Two signing keys, one-key keyrings (binary and armoured), by-hash, pins against Suite != Codename."""
+    lab.reset(APT_HOST)
+    keyrings = os.path.join(lab.root(APT_HOST), "etc/apt/keyrings")
+    for name in ("fuel-lab-a.gpg", "fuel-lab-b.asc"):
+        with open(os.path.join(lab.state["www"], "keys", name), "rb") as src, \
+                open(os.path.join(keyrings, name), "wb") as dst:
+            dst.write(src.read())
+    one_key = deb_repo(lab, "vendor", "mos9.0", signed_by="/etc/apt/keyrings/fuel-lab-a.gpg")
+    armoured = dict(deb_repo(lab, "mu1", "mos9.0-mu1", signed_by="/etc/apt/keyrings/fuel-lab-b.asc"))
+    by_suite = deb_repo(lab, "holdback", "mos9.0-holdback", pin="release a=mos9.0-holdback", **{"class": "holdback"})
+    by_codename = deb_repo(lab, "upstream", "upstream", **{"class": "vendor"})
+    run = lab.playbook(play(APT_HOST, [check_task("shape", [one_key, armoured, by_suite, by_codename],
+                                                  ["libfuel-common = 1.2-0mos2"])]))
+    assert run.rc == 0, run
+    result = run.task("shape", APT_HOST)[0]["result"]
+    by_name = {r["name"]: r for r in result["repos"]}
+    assert by_name["vendor"]["signature"] == "valid" and by_name["mu1"]["signature"] == "valid", by_name
+    assert by_name["vendor"]["release"] == {"origin": "fuel-lab", "label": "Vendor packages", "suite": "stable",
+                                            "codename": "mos9.0"}
+    # a= is the Release Suite (stable-holdback here), not the name the sources carry: reported.
+    assert result["invalid_repos"] == ["holdback"], result
+    assert "does not match this repository's Release" in " ".join(by_name["holdback"]["problems"])
+    assert by_name["upstream"]["pin"] == "release n=upstream" and not by_name["upstream"]["problems"]
+    assert [f["repo"] for f in result["packages"][0]["found"]] == ["mu1"]
+    # APT agrees with the verdicts: the same one-key keyring is accepted by apt-get update itself.
+    run = lab.playbook(play(APT_HOST, [apply("one key", [dict(one_key, **{"class": "vendor"})])]))
+    assert run.rc == 0, run
+    update = lab.node_run(APT_HOST, ["apt-get", "update"])
+    assert "W:" not in update.stderr and "E:" not in update.stderr, update.stderr
+    policy = lab.node_run(APT_HOST, ["apt-cache", "policy"]).stdout
+    assert "1050 %s/deb/vendor mos9.0/main" % lab.mirror_url in policy, policy

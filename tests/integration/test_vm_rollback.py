@@ -83,7 +83,7 @@ def test_rollback_restores_lvs_and_boot_and_old_kernel_boots(vm):
     again = result(run, "Revert again")["result"]
     assert again["changed"] is False and again["reboot_required"] is True
 
-    vm.reboot()
+    vm.reboot(scenario="rollback of root, var and varlog (test_vm_rollback)")
 
     # The merge runs in the kernel after the activation; state=absent has LVM poll it, waits, then
     # removes what is left of the set.

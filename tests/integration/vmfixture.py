@@ -39,8 +39,9 @@ class VM(Lab):
         with open(os.path.join(self.state_dir, "vm", "vm.json"), encoding="utf-8") as handle:
             self.info = json.load(handle)
         self.record("vm-up total", time.monotonic() - started)
-        self.record("image ready (build or cache)", self.info["image_seconds"])
-        self.record("boot to SSH", self.info["boot_seconds"])
+        # a VM left running by an earlier session is reused: it has no image or boot time
+        self.record("image ready (build or cache)", self.info.get("image_seconds", 0.0))
+        self.record("boot to SSH", self.info.get("boot_seconds", 0.0))
         return self
 
     def down(self):
@@ -84,8 +85,13 @@ class VM(Lab):
     def boot_id(self):
         return self.run(["cat", "/proc/sys/kernel/random/boot_id"]).stdout.strip()
 
-    def reboot(self, timeout=420):
-        """``systemctl reboot`` (qemu restarts the guest in place), wait for a new boot id over SSH."""
+    def reboot(self, timeout=420, scenario="?"):
+        """``systemctl reboot`` (qemu restarts the guest in place), wait for a new boot id over SSH.
+
+        A reboot that does not bring SSH back within ``timeout`` fails the test, naming ``scenario``:
+        in production that is the role's own reboot failing. The VM is power-cycled first, so the
+        session's later scenarios still have a machine and the serial log shows where it stalled.
+        """
         old = self.boot_id()
         started = time.monotonic()
         subprocess.run(self.ssh_argv() + ["systemctl", "reboot"], capture_output=True, check=False, timeout=60)
@@ -97,13 +103,13 @@ class VM(Lab):
                 self.record("reboot to SSH", time.monotonic() - started)
                 return
             time.sleep(3)
-        # Under TCG on a loaded machine a boot-time merge has been seen to stall at fsck; a hard
-        # reset lets the next activation finish it. The checksums the scenario compares afterwards
-        # still decide whether the rollback is exact; the timings record that a reset happened.
+        # Kept for diagnosis only: the power cycle gives the next scenarios a machine; the stall
+        # itself fails this test.
         lab_vm.vm_power_cycle(self.state_dir)
-        self.record("reboot stalled, power-cycled after", timeout)
-        if self.boot_id() == old:
-            raise AssertionError("the VM did not reboot; serial log %s" % self.info.get("serial_log"))
+        self.record("reboot stalled in scenario %s, power-cycled after" % scenario, timeout)
+        raise AssertionError("reboot stalled in scenario %s: no SSH with a new boot id within %d s (the VM was "
+                             "power-cycled for the next scenarios); serial log %s" % (
+                                 scenario, timeout, self.info.get("serial_log")))
 
     @contextlib.contextmanager
     def scratch_lv(self, name, size_mib=64):
@@ -120,7 +126,7 @@ class VM(Lab):
 
     def lvs(self):
         proc = self.run(["lvs", "-a", "--reportformat", "json", "--units", "b", "--nosuffix", "-o",
-                         "lv_name,lv_attr,origin,lv_tags,data_percent"])
+                         "lv_name,lv_attr,origin,lv_tags,data_percent,lv_size"])
         return json.loads(proc.stdout)["report"][0]["lv"]
 
 

@@ -6,7 +6,7 @@ Used by the master upgrade to prove that a rollback brought /etc back byte for
 byte. Read-only. Usage: tree_digest.py DIRECTORY
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
 
 import hashlib
 import json

@@ -40,8 +40,26 @@ def test_definitions_reference_known_repos():
         assert set(build["repos"]) <= set(definitions["repos"]), build["name"]
 
 
+def test_legacy_node_only_in_the_legacy_inventory():
+    nodes = cli.topology(argparse.Namespace(rpm=1, controllers=1, computes=1, legacy=1))
+    assert [(n["name"], n["flavor"]) for n in nodes][-1] == ("legacy-1", "legacy")
+    for port, node in enumerate(nodes, 2000):
+        node["port"] = port
+    state = {"env_id": "1", "nodes": nodes, "mirror_url": "http://127.0.0.1:1", "release": "9.0"}
+    main = cli.render_inventory(state, "/k")["all"]
+    assert "legacy-1" not in repr(main) and "legacy" not in main["children"]
+    legacy = cli.render_inventory(state, "/k", legacy=True)["all"]
+    computes = legacy["children"]["env_1"]["children"]["compute"]["hosts"]
+    assert sorted(computes) == ["cmp-1", "legacy-1"]
+    assert computes["legacy-1"]["ansible_python_interpreter"] == "/usr/bin/python2.7"
+    assert "ansible_python_interpreter" not in computes["cmp-1"]  # the group default: python3
+    assert list(legacy["children"]["legacy"]["hosts"]) == ["legacy-1"]
+    assert legacy["children"]["env_1"]["children"]["controller"] == main["children"]["env_1"]["children"][
+        "controller"]
+
+
 def test_topology_and_inventory_groups():
-    args = argparse.Namespace(rpm=1, controllers=2, computes=1)
+    args = argparse.Namespace(rpm=1, controllers=2, computes=1, legacy=0)
     nodes = cli.topology(args)
     assert [n["name"] for n in nodes] == ["master", "ctrl-1", "ctrl-2", "cmp-1"]
     for port, node in enumerate(nodes, 2000):

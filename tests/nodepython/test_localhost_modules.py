@@ -1,0 +1,134 @@
+"""Every module runs on the oldest node Pythons: 2.7 and 3.6, driven by ansible-core 2.16.
+
+``ansible localhost -m fuel.lifecycle.<module>`` with ``ansible_python_interpreter``
+set to a real Python 2.7 / 3.6 (pyenv's, linked into build/node-pythons by
+``make setup``), harmless arguments on scratch paths, check mode where the
+module would write. A module whose code does not parse or import on that
+Python ends in "MODULE FAILURE" (no result of its own): the test fails. Each
+case also reads the scratch tree after the run: check mode leaves it unchanged.
+Modules that need LVM get an ``lvs`` on PATH that reports no LVs, so they run
+their own logic to its end (lvm_snapshot lists an empty set, snapshot_guard
+refuses an empty set: the refusal is the module's own).
+"""
+
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, REPO)
+from lab import fixtures  # noqa: E402  pylint: disable=wrong-import-position
+LEGACY_BIN = os.path.join(REPO, ".venv-legacy", "bin")
+NODE_PYTHONS = os.path.join(REPO, "build", "node-pythons")
+MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "plugins", "modules", "*.py"))
+                 if not os.path.basename(p).startswith("_"))
+LVS_EMPTY = '#!/bin/sh\necho \'{"report": [{"lv": []}]}\'\n'
+
+
+def options(module):
+    """The module's documented options (its interface as this checkout has it)."""
+    with open(os.path.join(REPO, "plugins", "modules", module + ".py"), encoding="utf-8") as handle:
+        doc = re.search(r'DOCUMENTATION = r?("""|\'\'\')(.*?)\1', handle.read(), re.S).group(2)
+    return yaml.safe_load(doc).get("options") or {}
+
+
+def case(tmp):
+    """Per module: (arguments, check mode, expected failure message or None, files to create)."""
+    lock = {"path": tmp + "/env.lock", "owner": "nodepython"}
+    if "run_id" in options("env_lock"):
+        lock["run_id"] = "nodepython-run"
+    return {
+        "boot_backup": ({"src": tmp + "/boot", "dest": tmp + "/backup", "state": "backed_up"}, True, None,
+                        {"boot/vmlinuz-1": "kernel\n", "boot/grub/grub.cfg": "menuentry\n"}),
+        "env_lock": (lock, True, None, {}),
+        "lvm_snapshot": ({"name": "nodepython", "state": "listed"}, True, None, {}),
+        "mu_version": ({"path": tmp + "/mu-version.json", "state": "query", "fact_path": tmp + "/fuel_mu.fact"},
+                       True, None, {}),
+        "needs_restart": ({"use_tools": False}, True, None, {}),
+        "package_swap": ({"swaps": [{"remove": ["fuel-lab-not-installed"], "install": []}],
+                          "package_manager": "apt"}, True, None, {}),
+        "repo_check": ({"packages": [], "package_manager": "apt", "timeout": 5}, True, None, {}),
+        "repo_info": ({"root": tmp + "/root"}, True, None, {"root/etc/apt/sources.list": ""}),
+        "repo_priorities": ({"package_manager": "apt", "apt_sources_dir": tmp + "/sources.list.d",
+                             "apt_sources_list": tmp + "/sources.list",
+                             "apt_preferences_dir": tmp + "/preferences.d"}, True, None,
+                            {"sources.list": "deb http://127.0.0.1:9/deb/vendor mos9.0 main\n"}),
+        "snapshot_guard": ({"name": "nodepython", "argv": ["true"]}, True, "has no members", {}),
+        "upgrade_state": ({"path": tmp + "/state.json", "lock_path": tmp + "/state.lock", "state": "query"},
+                          True, None, {}),
+        "whitelist_repo": ({"src": tmp + "/src", "dest": tmp + "/dest", "packages": ["fuel-agent"]},
+                           True, None, {}),
+    }
+
+
+def tree(root):
+    """Path -> (mode, sha256) of everything under ``root``."""
+    found = {}
+    for base, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(base, name)
+            st = os.lstat(path)
+            digest = None
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+            found[os.path.relpath(path, root)] = (st.st_mode, digest)
+    return found
+
+
+def test_every_module_has_a_case(tmp_path):
+    assert MODULES and sorted(case(str(tmp_path))) == MODULES
+
+
+@pytest.mark.parametrize("version", ["2.7", "3.6"])
+def test_interpreter_is_the_old_python(version):
+    python = os.path.join(NODE_PYTHONS, "python" + version)
+    out = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == version
+
+
+@pytest.mark.parametrize("version", ["2.7", "3.6"])
+@pytest.mark.parametrize("module", MODULES)
+def test_module_runs_on_old_python(module, version, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    args, check, refusal, files = case(str(scratch))[module]
+    for rel, content in files.items():
+        path = scratch / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    if module == "whitelist_repo":  # the lab's signed vendor RPM repository (built once, cached)
+        shutil.copytree(os.path.join(fixtures.build_www(), "rpm", "vendor"), str(scratch / "src"))
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "lvs").write_text(LVS_EMPTY)
+    (stubs / "lvs").chmod(0o755)
+    before = tree(str(scratch))
+    results = tmp_path / "tree"
+    argv = [os.path.join(LEGACY_BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+            "-m", "fuel.lifecycle." + module, "-a", json.dumps(args), "-t", str(results),
+            "-e", "ansible_python_interpreter=" + os.path.join(NODE_PYTHONS, "python" + version)]
+    if check:
+        argv.append("--check")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               PATH="%s:%s" % (stubs, os.environ["PATH"]))
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    with open(results / "localhost", encoding="utf-8") as handle:
+        result = json.load(handle)
+    detail = "%s\n%s" % (proc.stdout[-3000:], proc.stderr[-2000:])
+    assert "MODULE FAILURE" not in result.get("msg", ""), detail
+    assert "module_stderr" not in result and "exception" not in result, detail
+    if refusal:  # the module's own refusal: ansible says FAILED, the message is the module's
+        assert proc.returncode == 2 and "localhost | FAILED!" in proc.stdout and refusal in result["msg"], detail
+    else:
+        assert proc.returncode == 0 and not result.get("failed"), detail
+    assert tree(str(scratch)) == before, "check mode changed the scratch tree"

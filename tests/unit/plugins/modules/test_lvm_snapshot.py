@@ -1,0 +1,17 @@
+"""lvm_snapshot: whole-module cases as data (lvm_snapshot.yaml)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.fuel.lifecycle.plugins.modules import lvm_snapshot
+from .master_cases import load, run_case
+
+CASES = load(os.path.join(os.path.dirname(__file__), "lvm_snapshot.yaml"))
+
+
+@pytest.mark.parametrize("case", [case for _id, case in CASES], ids=[case_id for case_id, _case in CASES])
+def test_case(case, tmp_path):
+    run_case(lvm_snapshot.main, case, tmp_path)

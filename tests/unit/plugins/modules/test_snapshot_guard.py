@@ -1,0 +1,17 @@
+"""snapshot_guard: whole-module cases as data (snapshot_guard.yaml)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.fuel.lifecycle.plugins.modules import snapshot_guard
+from .master_cases import load, run_case
+
+CASES = load(os.path.join(os.path.dirname(__file__), "snapshot_guard.yaml"))
+
+
+@pytest.mark.parametrize("case", [case for _id, case in CASES], ids=[case_id for case_id, _case in CASES])
+def test_case(case, tmp_path):
+    run_case(snapshot_guard.main, case, tmp_path)

@@ -1,0 +1,17 @@
+"""upgrade_state: whole-module cases as data (upgrade_state.yaml)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.fuel.lifecycle.plugins.modules import upgrade_state
+from .master_cases import load, run_case
+
+CASES = load(os.path.join(os.path.dirname(__file__), "upgrade_state.yaml"))
+
+
+@pytest.mark.parametrize("case", [case for _id, case in CASES], ids=[case_id for case_id, _case in CASES])
+def test_case(case, tmp_path):
+    run_case(upgrade_state.main, case, tmp_path)
