@@ -76,8 +76,9 @@ def run(argv, env, record=None):
     return elapsed
 
 
-def module_runs(record, hosts):
-    """Module executions per node from a record_results file."""
+def module_runs(record, hosts, ports=None):
+    """Module executions per node from a record_results file (delegated runs counted on their target)."""
+    ports = ports or {}
     with open(record, encoding="utf-8") as handle:
         results = json.load(handle)["results"]
     counts = dict.fromkeys(hosts, 0)
@@ -92,7 +93,8 @@ def module_runs(record, hosts):
             delegated = item.get("_ansible_delegated_vars") or entry["result"].get("_ansible_delegated_vars")
             target = entry["host"]
             if delegated:
-                target = delegated.get("ansible_delegated_host") or delegated.get("inventory_hostname") or ""
+                target = (delegated.get("ansible_delegated_host") or delegated.get("inventory_hostname")
+                          or ports.get(str(delegated.get("ansible_port"))) or "")
             if target in counts:
                 counts[target] += 1
     return counts
@@ -123,7 +125,7 @@ def rollout(lab, env, extra, hosts, serial):
         data = dict(extra, fuel_mu_serial=serial)
         wall = run([os.path.join(BIN, "ansible-playbook"), "-i", lab.inventory, "playbooks/mu_install.yml",
                     "-e", json.dumps(data)], env, record)
-        runs = module_runs(record, hosts)
+        runs = module_runs(record, hosts, {str(n["port"]): n["name"] for n in lab.state["nodes"]})
     last = {host: json.loads(lab.read(host, STATE)) for host in hosts}
     return wall, last, runs
 

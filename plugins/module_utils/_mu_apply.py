@@ -77,6 +77,11 @@ _REPO_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
 _SERVICE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.@:+-]*\Z")
 
 
+def _text(value):
+    """A value as text for matching, on Python 2 too (unicode kept as is)."""
+    return value if isinstance(value, (files.TEXT_TYPE, str)) else "%r" % (value,)
+
+
 def validate(params):
     """Every option checked before anything is read or written (ValueError names the field)."""
     for field in ("record_path", "fact_path", "state_dir", "apt_sources_file", "apt_pin_file", "yum_repo_file"):
@@ -88,11 +93,13 @@ def validate(params):
         where = "apt_repos[%d]" % index
         if not isinstance(repo, dict):
             raise ValueError("%s: must be a dict" % where)
-        if not _URI.match(str(repo.get("uri", ""))):
+        for key in ("uri", "suite", "section", "signed_by"):
+            files.check_text(_text(repo.get(key) or ""), "%s.%s" % (where, key), max_len=1024)
+        if not _URI.match(_text(repo.get("uri", ""))):
             raise ValueError("%s.uri: must be an http(s) or file URL without spaces" % where)
-        if not _SUITE.match(str(repo.get("suite", ""))):
+        if not _SUITE.match(_text(repo.get("suite", ""))):
             raise ValueError("%s.suite: %r is not a suite name" % (where, repo.get("suite")))
-        if not _SUITE.match(str(repo.get("section") or "main")):
+        if not _SUITE.match(_text(repo.get("section") or "main")):
             raise ValueError("%s.section: %r is not a section name" % (where, repo.get("section")))
         if repo.get("signed_by"):
             _check_path(repo["signed_by"], where + ".signed_by")
@@ -100,18 +107,20 @@ def validate(params):
         where = "yum_repos[%d]" % index
         if not isinstance(repo, dict):
             raise ValueError("%s: must be a dict" % where)
-        if not _REPO_NAME.match(str(repo.get("name", ""))) or len(str(repo.get("name"))) > 100:
+        for key in ("name", "baseurl", "gpgkey"):
+            files.check_text(_text(repo.get(key) or ""), "%s.%s" % (where, key), max_len=1024)
+        if not _REPO_NAME.match(_text(repo.get("name", ""))) or len(_text(repo.get("name"))) > 100:
             raise ValueError("%s.name: %r is not a repository id" % (where, repo.get("name")))
-        if not _URI.match(str(repo.get("baseurl", ""))):
+        if not _URI.match(_text(repo.get("baseurl", ""))):
             raise ValueError("%s.baseurl: must be an http(s) or file URL without spaces" % where)
-        if repo.get("gpgkey") and not _URI.match(str(repo["gpgkey"])):
+        if repo.get("gpgkey") and not _URI.match(_text(repo["gpgkey"])):
             raise ValueError("%s.gpgkey: must be an http(s) or file URL without spaces" % where)
     for name in params.get("restart_order") or []:
-        if not _SERVICE.match(str(name)):
+        if not _SERVICE.match(_text(name)):
             raise ValueError("restart_order: %r is not a service name" % (name,))
     checks = params.get("health_checks") or {}
     for name, items in checks.items():
-        if not _SERVICE.match(str(name)):
+        if not _SERVICE.match(_text(name)):
             raise ValueError("health_checks: %r is not a service name" % (name,))
         if not isinstance(items, list):
             raise ValueError("health_checks.%s: must be a list" % name)
@@ -123,7 +132,7 @@ def validate(params):
                                                     or not all(isinstance(a, str) or hasattr(a, "encode")
                                                                for a in item["command"])):
                 raise ValueError("%s.command: must be a non-empty argv list of strings" % where)
-            if item.get("url") is not None and not re.match(r"\Ahttps?://\S+\Z", str(item["url"])):
+            if item.get("url") is not None and not re.match(r"\Ahttps?://\S+\Z", _text(item["url"])):
                 raise ValueError("%s.url: must be an http(s) URL" % where)
     for field, low, high in (("min_free_mb", 0, 10 ** 7), ("lock_timeout", 0, 86400), ("health_retries", 1, 1000),
                              ("health_delay", 0, 3600), ("apt_pin_priority", -32768, 32767),
@@ -356,8 +365,8 @@ class Apt(object):
         rc, out, err = self.runner.run(["dpkg", "--audit"])
         return (out + err).strip() if rc != 0 or out.strip() else ""
 
-    def verify(self):
-        rc, out, _err = self.runner.run(["dpkg", "--verify"])
+    def verify(self, names=None):
+        rc, out, _err = self.runner.run(["dpkg", "--verify"] + list(names or []))
         if rc not in (0, 1):
             return []
         return [re.sub(r"\A\S+\s+(?:c\s+)?", "", line) for line in out.splitlines() if line.strip()]
@@ -477,8 +486,9 @@ class Rpm(object):
     def audit(self):
         return ""
 
-    def verify(self):
-        rc, out, _err = self.runner.run(["rpm", "-Va", "--nodeps", "--nomtime"])
+    def verify(self, names=None):
+        argv = ["rpm", "-V", "--nodeps", "--nomtime"] + list(names) if names else ["rpm", "-Va", "--nodeps", "--nomtime"]
+        rc, out, _err = self.runner.run(argv)
         if rc not in (0, 1):
             return []
         return [re.sub(r"\A\S+\s+(?:c\s+)?", "", line) for line in out.splitlines() if line.strip()]
@@ -741,7 +751,7 @@ class MuRun(object):
 
         if pending:
             t = self.clock()
-            self.save_state(backend, status, target)
+            self.save_state(backend, status, target, plan)
             self.step("save state", t)
             t = self.clock()
             tx_start = self.clock()
@@ -804,12 +814,17 @@ class MuRun(object):
                                 "" if self.check_mode else "; no package changed, the repository files were "
                                 "put back"))
 
-    def save_state(self, backend, status, target):
-        """The package list and the modified packaged files before the first attempt at this MU (kept once)."""
+    def save_state(self, backend, status, target, plan=None):
+        """The package list and the modified packaged files before the first attempt at this MU (kept once).
+
+        With a plan, only the packages the update replaces are verified: their locally modified files are
+        the ones the update could touch (a whole-system verify hashes every installed file).
+        """
         listing = os.path.join(self.p["state_dir"], "packages-before-mu%s.txt" % target)
         if os.path.exists(listing):
             return
-        modified = backend.verify()
+        names = sorted(e["name"] for e in plan.get("upgrade", []) + plan.get("remove", [])) if plan else None
+        modified = backend.verify(names)
         self.result["modified_files"] = modified
         files.create_exclusive(os.path.join(self.p["state_dir"], "modified-before-mu%s.txt" % target),
                                "".join(m + "\n" for m in modified), 0o644)
