@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   debootstrap rpm createrepo-c gnupg apt-utils dpkg-dev fakeroot
   qemu-system-x86 qemu-utils rsync python3-apt python3-rpm
-  openssh-client curl git make e2fsprogs
+  openssh-client curl git make e2fsprogs aptly dnf-plugins-core cron
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -137,6 +137,9 @@ options:
     description:
       - Reach the nodes over SSH through the master (C(ProxyCommand ssh -W)), as the admin network is
         usually reachable only from the master.
+      - Sets the host variable C(ansible_ssh_common_args) of every node (it takes precedence over a group
+        variable of that name); give further options of the node connection in C(ansible_ssh_extra_args)
+        and of the jump in O(jump_ssh_args).
     type: bool
     default: false
   jump_user:
@@ -198,7 +201,7 @@ class NailgunError(AnsibleError):
 
 
 def _where(url):
-    """The URL without its query string (never carries credentials, but keep messages short)."""
+    """The URL without user information or query string, for messages."""
     parts = urlsplit(url)
     return "%s://%s%s" % (parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path)
 
@@ -207,6 +210,11 @@ class Client:
     """Nailgun and Keystone over HTTP(S); the token stays inside this object."""
 
     def __init__(self, options):
+        for key in ("url", "keystone_url"):
+            parts = urlsplit(options.get(key) or "https://host")
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query:
+                raise NailgunError("%s: %s is not an http(s) URL without credentials or query"
+                                   % (key, json.dumps(_where(options[key]))))
         self.url = options["url"].rstrip("/")
         self.api = self.url + "/" + options["api_path"].strip("/")
         self.keystone_url = options.get("keystone_url")
@@ -436,7 +444,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("%s: timeout must be a positive number of seconds" % path)
         if self.get_option("page_size") < 0:
             raise AnsibleParserError("%s: page_size must be 0 or more" % path)
-        client = Client(self._client_options())
+        try:
+            client = Client(self._client_options())
+        except NailgunError as exc:
+            raise AnsibleParserError("fuel.lifecycle.nailgun: %s" % to_native(exc))
         cache_key = self.get_cache_key("%s|%s" % (client.api, ",".join(
             str(e) for e in sorted(self.get_option("environments")))))
         use_cache = self.get_option("cache") and cache

@@ -742,6 +742,16 @@ def parse_requirement(text):
     return name, op, version
 
 
+def _native(text):
+    """``text`` as the native ``str`` (bytes on Python 2.7; versions are ASCII, others fail later)."""
+    if isinstance(text, str):
+        return text
+    try:
+        return str(text)
+    except UnicodeError:
+        return text
+
+
 def _versions():
     """The version-order module, imported when packages are resolved (not needed to check metadata)."""
     from . import _versions as versions  # pylint: disable=import-outside-toplevel
@@ -756,11 +766,13 @@ def compare_for_requirement(kind, candidate, wanted):
     """
     versions = _versions()
     deb_compare, parse_rpm, rpm_compare = versions.deb_compare, versions.parse_rpm, versions.rpm_compare
+    # The version module takes native strings; on Python 2.7 the module's parameters are unicode.
+    candidate, wanted = _native(candidate), _native(wanted)
     if kind != "rpm":
         return deb_compare(candidate, wanted)
     if parse_rpm(wanted)[2] is None:
         epoch, version = parse_rpm(candidate)[:2]
-        return rpm_compare("%d:%s" % (epoch, version), wanted if ":" in wanted else "0:" + wanted)
+        return rpm_compare(_native("%d:%s" % (epoch, version)), _native(wanted if ":" in wanted else "0:" + wanted))
     return rpm_compare(candidate, wanted)
 
 

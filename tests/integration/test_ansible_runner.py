@@ -117,7 +117,7 @@ def test_mu_check_job_over_the_nailgun_inventory(lab, tmp_path):
             ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"))))
         # Survey answers, typed as AWX sends them.
         (data / "env" / "extravars").write_text(json.dumps({
-            "fuel_mu_env": 1, "fuel_mu_mirror_url": lab.mirror_url, "fuel_mu_release": lab.state["release"],
+            "fuel_mu_env": "1", "fuel_mu_mirror_url": lab.mirror_url, "fuel_mu_release": lab.state["release"],
             "fuel_mu_validate_certs": "true", "awx_job_id": 4242}))
         proc = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", str(data),

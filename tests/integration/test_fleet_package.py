@@ -138,7 +138,7 @@ def test_ansible_builder_create_and_introspect(tmp_path, tarball):
     run([os.path.join(BIN, "ansible-builder"), "create", "-f", str(ee / "execution-environment.yml"),
          "--context", str(context), "--output-filename", "Containerfile"], cwd=str(ee))
     containerfile = (context / "Containerfile").read_text()
-    assert "ansible-core==2.19.14" in containerfile and "ansible-runner==2.4.3" in containerfile
+    assert "ansible-core==2.21.5" in containerfile and "ansible-runner==2.4.3" in containerfile
     assert (context / "_build" / "requirements.yml").exists()
     assert (context / "_build" / "collections" / "fuel-lifecycle.tar.gz").exists()
     with open(str(context / "_build" / "requirements.yml"), encoding="utf-8") as handle:

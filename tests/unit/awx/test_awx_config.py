@@ -58,8 +58,16 @@ def role_specs(text):
     options = {}
     for role in set(re.findall(r"(?:role|name):\s*fuel\.lifecycle\.(\w+)\s*$", text, flags=re.M)):
         spec_path = os.path.join(CHECKOUT, "roles", role, "meta", "argument_specs.yml")
-        if os.path.exists(spec_path):
-            options.update(load(spec_path)["argument_specs"]["main"]["options"])
+        if not os.path.exists(spec_path):
+            continue
+        role_options = load(spec_path)["argument_specs"]["main"]["options"]
+        # A role may keep its defaults in defaults/main.yml only: that is the default the spec stands for.
+        defaults_path = os.path.join(CHECKOUT, "roles", role, "defaults", "main.yml")
+        defaults = load(defaults_path) or {} if os.path.exists(defaults_path) else {}
+        for name, spec in role_options.items():
+            if "default" not in spec and name in defaults and "{{" not in str(defaults[name]):
+                spec = dict(spec, default=defaults[name])
+            options[name] = spec
     return options
 
 

@@ -135,6 +135,8 @@ def test_token_given_and_keystone_v3(tmp_path):
     ({}, {"FUEL_PASSWORD": "wrong-password"}, "/v2.0/tokens refused the credentials (HTTP 401"),
     ({"token": "stale-token-value"}, {}, "/api/clusters refused the token (HTTP 401"),
     ({"username": None}, {"FUEL_PASSWORD": ""}, "no token and no username/password"),
+    ({"url": "ftp://10.20.0.2/api"}, {}, "url: \"ftp://10.20.0.2/api\" is not an http(s) URL"),
+    ({"keystone_url": "http://admin:stale-token-value@10.20.0.2:5000/v2.0"}, {}, "keystone_url: \"http://10.20.0.2:5000/v2.0\""),
 ])
 def test_refused(tmp_path, extra, env, expect):
     with RecordedNailgun(recorded_fixture()) as api:
@@ -262,3 +264,12 @@ def test_hostile_names_are_refused_or_never_templated(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "lookup('ansible.builtin.pipe'" in proc.stdout
     assert not marker.exists()
+
+
+def test_master_without_environments(tmp_path):
+    fixture = recorded_fixture()
+    fixture.update(clusters=[], nodes=[], paging={"clusters": True, "nodes": True})
+    with RecordedNailgun(fixture) as api:
+        rc, data, output = inventory(tmp_path, api, {"page_size": 5})
+    assert rc == 0, output
+    assert list(data["_meta"]["hostvars"]) == ["fuel-master"] and hosts(data, "fuel_master") == {"fuel-master"}

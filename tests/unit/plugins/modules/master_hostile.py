@@ -8,7 +8,7 @@ import os
 
 from hypothesis import strategies as st
 
-from master_cases import make_files
+from .master_cases import make_files
 from module_harness import run_module, tree_digest
 
 CONTROL = st.sampled_from(["\x00", "\n", "\r", "\x07", "\x1b[31m", "\u2028", "\x7f"])

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 
 from ansible_collections.fuel.lifecycle.plugins.modules import boot_backup
-from master_cases import load, run_case
+from .master_cases import load, run_case
 from module_harness import run_module, tree_digest
 
 CASES = load(os.path.join(os.path.dirname(__file__), "boot_backup.yaml"))

@@ -9,7 +9,7 @@ import tempfile
 from hypothesis import example, given, settings, strategies as st
 
 from ansible_collections.fuel.lifecycle.plugins.modules import boot_backup
-from master_hostile import FILE_CONTENT, NAMES, check_run, place
+from .master_hostile import FILE_CONTENT, NAMES, check_run, place
 from module_harness import run_module
 
 FIELDS = ["src", "dest", "state", "force", "manifest", "archive", "boot.tar", "manifest.json"]

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ansible_collections.fuel.lifecycle.plugins.modules import lvm_snapshot
-from master_cases import load, run_case
+from .master_cases import load, run_case
 
 CASES = load(os.path.join(os.path.dirname(__file__), "lvm_snapshot.yaml"))
 

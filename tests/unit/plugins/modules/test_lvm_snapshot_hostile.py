@@ -9,8 +9,8 @@ import tempfile
 from hypothesis import example, given, settings, strategies as st
 
 from ansible_collections.fuel.lifecycle.plugins.modules import lvm_snapshot, snapshot_guard
-from master_cases import fakes
-from master_hostile import JSON_TEXT, NAMES, VALUES, check_run
+from .master_cases import fakes
+from .master_hostile import JSON_TEXT, NAMES, VALUES, check_run
 
 FIELDS = ["name", "volumes", "size", "state", "transaction_output", "transaction_factor", "require_autoextend",
           "merge_timeout", "fill_threshold", "lvs", "vgs", "lvmconfig", "lvcreate", "lvremove", "lvconvert",

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ansible_collections.fuel.lifecycle.plugins.modules import snapshot_guard
-from master_cases import load, run_case
+from .master_cases import load, run_case
 
 CASES = load(os.path.join(os.path.dirname(__file__), "snapshot_guard.yaml"))
 

@@ -9,7 +9,7 @@ import tempfile
 from hypothesis import example, given, settings, strategies as st
 
 from ansible_collections.fuel.lifecycle.plugins.modules import upgrade_state
-from master_hostile import FILE_CONTENT, NAMES, VALUES, check_run, place
+from .master_hostile import FILE_CONTENT, NAMES, VALUES, check_run, place
 
 FIELDS = ["path", "lock_path", "phase", "state", "run_id", "controller", "reason", "data", "data_once", "record",
           "state file", "lock file"]

@@ -9,8 +9,8 @@ import tempfile
 from hypothesis import example, given, settings, strategies as st
 
 from ansible_collections.fuel.lifecycle.plugins.modules import whitelist_repo
-from master_cases import fakes
-from master_hostile import NAMES, check_run, place
+from .master_cases import fakes
+from .master_hostile import NAMES, check_run, place
 
 FIELDS = ["src", "dest", "packages", "createrepo_command", "allow_missing", "rpm", "createrepo"]
 RELATION = st.sampled_from(["sibling", "same", "inside", "holds", "link-inside", "file", "missing-parent"])
