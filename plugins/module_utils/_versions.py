@@ -9,7 +9,7 @@ and ``rpm.labelCompare``; the tests check that against the real libraries.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 
 class VersionError(ValueError):
