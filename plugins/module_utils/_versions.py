@@ -20,6 +20,19 @@ def _sign(value):
     return (value > 0) - (value < 0)
 
 
+try:
+    TEXT_TYPES = (str, unicode)  # noqa: F821 pylint: disable=undefined-variable
+except NameError:
+    TEXT_TYPES = (str,)
+
+
+def _native_text(version):
+    """Text on both Pythons: a Python 2 byte string is decoded as UTF-8."""
+    if isinstance(version, bytes):
+        return version.decode("utf-8")
+    return version
+
+
 def _bytes_text(version):
     """One character per UTF-8 byte, so ordering follows the C code's unsigned chars."""
     return version.encode("utf-8").decode("latin-1")
@@ -41,8 +54,9 @@ def _isalnum(char):
 
 def parse_deb(version):
     """'[epoch:]upstream[-revision]' -> (epoch, upstream, revision) as dpkg parses it."""
-    if not isinstance(version, str):
+    if not isinstance(version, TEXT_TYPES):
         raise VersionError("Debian version must be a string, got %r" % (version,))
+    version = _native_text(version)
     text = _bytes_text(version.strip())
     if not text:
         raise VersionError("empty Debian version")
@@ -117,8 +131,9 @@ def deb_compare(left, right):
 
 def parse_rpm(version):
     """'[epoch:]version[-release]' -> (epoch, version, release or None)."""
-    if not isinstance(version, str):
+    if not isinstance(version, TEXT_TYPES):
         raise VersionError("RPM version must be a string, got %r" % (version,))
+    version = _native_text(version)
     text = _bytes_text(version.strip())
     if not text:
         raise VersionError("empty RPM version")
