@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -292,7 +293,8 @@ def test_busy_node_refuses_to_start_and_changed_data_fails_the_node(uplab, tmp_p
     busy = "/var/lib/fuel-lifecycle/mu/node.lock"
     lab.node_run("cmp-3", ["mkdir", "-p", os.path.dirname(busy)])
     # a maintenance update working on the node holds its node lock (flock)
-    holder = subprocess.Popen(["chroot", lab.root("cmp-3"), "flock", busy, "sleep", "600"])  # pylint: disable=consider-using-with
+    holder = subprocess.Popen(["chroot", lab.root("cmp-3"), "flock", busy, "sleep", "600"],  # pylint: disable=consider-using-with
+                              start_new_session=True)
     try:
         deadline = time.monotonic() + 10
         while lab.node_run("cmp-3", ["flock", "-n", busy, "true"], check=False).returncode == 0:
@@ -301,7 +303,7 @@ def test_busy_node_refuses_to_start_and_changed_data_fails_the_node(uplab, tmp_p
         extra = {"env_upgrade_env": "2", "env_upgrade_hosts": "cmp-3", "env_upgrade_state_path": record}
         refused = lab.playbook(PLAYBOOK, extra_vars=upgrade_vars(lab, str(tmp_path / "busy"), **extra))
     finally:
-        holder.kill()
+        os.killpg(holder.pid, signal.SIGKILL)  # flock and the sleep holding the lock
         holder.wait()
     begin = refused.task("Begin or resume the upgrade")
     assert refused.rc != 0 and begin[0]["status"] == "failed" and begin[0]["result"]["refused"], refused
