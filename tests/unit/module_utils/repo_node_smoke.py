@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-UTILS = os.path.join(HERE, "..", "..", "..", "..", "plugins", "module_utils")
+UTILS = os.path.join(HERE, "..", "..", "..", "plugins", "module_utils")
 
 
 def package():
