@@ -4,8 +4,9 @@
 # (trixie) root with its Python 3.13, run in place through the root's own
 # dynamic loader and libraries (the host's glibc is older than the one trixie's
 # Python is linked against). Prints the path of a `python3.13` wrapper that
-# behaves like an interpreter on the host: `WRAPPER -m venv DIR` makes a venv
-# whose bin/python* are wrappers too. The controller then drives the lab nodes
+# behaves like an interpreter on the host: `WRAPPER -m venv --without-pip DIR`
+# makes a venv whose bin/python* lead to the wrapper (setup.sh then installs pip
+# from the root's own wheel: the root's ensurepip would look for the host's). The controller then drives the lab nodes
 # over the same loopback SSH as any other. Built once under the lab cache.
 set -euo pipefail
 cache=${FUEL_LAB_CACHE:-$HOME/.cache/fuel-lifecycle-lab}

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   debootstrap rpm createrepo-c gnupg apt-utils dpkg-dev fakeroot
   qemu-system-x86 qemu-utils rsync python3-apt python3-rpm
-  openssh-client curl git make e2fsprogs aptly dnf-plugins-core cron
+  openssh-client curl git make e2fsprogs aptly dnf-plugins-core cron shellcheck
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -66,7 +66,14 @@ venv() {  # venv DIR PYTHON REQUIREMENTS: (re)create DIR when the interpreter or
   if [ ! -x "$dir/bin/python" ] || [ "$(cat "$dir/.stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: creating $dir ($python, $reqs)"
     rm -rf "$dir"
-    "$python" -m venv "$dir"
+    if ! "$python" -m venv "$dir"; then
+      # The Debian 13 fallback interpreter: its ensurepip looks for wheels in
+      # the host's /usr/share/python-wheels; bootstrap pip from the root's own.
+      rm -rf "$dir"
+      "$python" -m venv --without-pip "$dir"
+      local wheels=("$(dirname "$python")"/../share/python-wheels/pip-*.whl)
+      "$dir/bin/python" "${wheels[0]}/pip" install -q pip
+    fi
     "$dir/bin/pip" install -q --upgrade pip
     "$dir/bin/pip" install -q -r "$reqs"
     echo "$want" > "$dir/.stamp"
@@ -88,7 +95,7 @@ for tool in .venv-sanity .venv-legacy; do
   pip_version=$("$tool/bin/python" -c 'from ansible_test._internal.python_requirements import get_venv_packages
 from ansible_test._internal.host_configs import NativePythonConfig
 print(get_venv_packages(NativePythonConfig(version="3.11", path="/usr/bin/python3"))["pip"])' 2>/dev/null || echo 24.2)
-  install -m 0644 scripts/get_pip_offline.py ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+  install -m 0644 scripts/get_pip_offline.py ~/.ansible/test/cache/get_pip_"${pip_version//./_}".py
 done
 
 # The node interpreters ansible-test compiles and imports the module code with
@@ -99,7 +106,10 @@ done
 # newer one only narrows the range, and ansible-test says which it skipped.
 rm -rf build/node-pythons && mkdir -p build/node-pythons
 for version in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
-  found=$(ls -d "$PYENV_VERSIONS/$version".*/bin/python"$version" 2>/dev/null | sort -V | tail -1 || true)
+  found=
+  for candidate in "$PYENV_VERSIONS/$version".*/bin/python"$version"; do
+    [ -x "$candidate" ] && found=$candidate  # pyenv keeps one patch release per minor here
+  done
   [ -n "$found" ] || found=$(command -v "python$version" 2>/dev/null || true)
   if [ -n "$found" ] && "$found" -c 'pass' 2>/dev/null; then
     ln -sfn "$found" "build/node-pythons/python$version"

@@ -9,7 +9,7 @@ this task) unless the task sets them, then runs the module on the lock host.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import multiprocessing
 import os

@@ -18,7 +18,7 @@ symlinks). Node Python 2.7 and 3.6+.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import errno
 import hashlib
@@ -364,7 +364,7 @@ class BootBackup:
         for rel in sorted(diff["extra"], key=len, reverse=True):
             path = os.path.join(self.src, rel)
             if os.path.isdir(path) and not os.path.islink(path):
-                if os.path.ismount(path):  # novermin  (present since 2.x; vermin flags its Windows change)
+                if is_mount(path):
                     continue
                 shutil.rmtree(path)
             elif os.path.lexists(path):
@@ -428,6 +428,17 @@ class BootBackup:
             if os.path.isdir(self.dest) and not os.listdir(self.dest):
                 os.rmdir(self.dest)
         return {"changed": bool(present), "removed": [os.path.join(self.dest, n) for n in present]}
+
+
+def is_mount(path):
+    """``os.path.ismount`` for POSIX (a mount point: another device than its parent, or the root)."""
+    try:
+        here, parent = os.lstat(path), os.lstat(os.path.join(path, ".."))
+    except OSError:
+        return False
+    if stat.S_ISLNK(here.st_mode):
+        return False
+    return here.st_dev != parent.st_dev or here.st_ino == parent.st_ino
 
 
 def _files_confined(root, rel):

@@ -13,7 +13,7 @@ Node Python 2.7 and 3.6+.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import errno
 import os

@@ -19,7 +19,7 @@ Plain Python for node Python 2.7 and 3.6+; no Ansible imports.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import copy
 import os

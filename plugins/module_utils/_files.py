@@ -19,7 +19,7 @@ no annotations, no ``raise ... from``, ``io.open`` for text.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import errno
 import fcntl

@@ -19,7 +19,7 @@ releases of the progression (``find_downgrades``).
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import re
 

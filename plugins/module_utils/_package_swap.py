@@ -25,7 +25,7 @@ Node Python 2.7 and 3.6+.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import os
 import re
@@ -48,10 +48,14 @@ INSTALL_KINDS = ("installed", "upgraded", "downgraded")
 class SwapError(ValueError):
     """Invalid input or an unresolvable swap; the message names the field or the package."""
 
-    def __init__(self, message, plan=None, cmd=None):
+    def __init__(self, message, plan=None, cmd=None, applied=False):
         ValueError.__init__(self, message)
         self.plan = plan
         self.cmd = cmd
+        # raised once the transaction ran (or was running): the package database may have changed
+        self.applied = applied
+        self.changed = False
+        self.packages = None
 
 
 def empty_plan():
@@ -346,7 +350,8 @@ def run_apt(run, remove, install, check_mode, allow_downgrade=False, update_cach
     argv = apt_argv(remove, install, simulate=False, allow_downgrade=allow_downgrade)
     rc, out, err = run(argv, changes=True)
     if rc != 0:
-        raise SwapError("apt-get failed during the swap: %s" % apt_problem(out, err), plan=plan, cmd=argv)
+        raise SwapError("apt-get failed during the swap: %s" % apt_problem(out, err), plan=plan, cmd=argv,
+                        applied=True)
     return plan
 
 
@@ -444,7 +449,7 @@ def run_yum(run, remove, install, check_mode, enable_repos=(), disable_repos=(),
         rc, out, err = run(argv, changes=True)
         if rc != 0:
             raise SwapError("yum shell failed during the swap: %s" % (err.strip() or out.strip()), plan=plan,
-                            cmd=argv)
+                            cmd=argv, applied=True)
         return plan
     finally:
         os.unlink(script)
@@ -532,7 +537,7 @@ def run_dnf(remove, install, check_mode, enable_repos=(), disable_repos=(), allo
     except dnf.exceptions.DepsolveError as exc:
         raise SwapError("swaps: the swap does not resolve; nothing was changed: %s" % exc)
     except dnf.exceptions.Error as exc:
-        raise SwapError("dnf failed during the swap: %s" % exc)
+        raise SwapError("dnf failed during the swap: %s" % exc, applied=True)
     finally:
         base.close()
 
@@ -574,6 +579,16 @@ def swap(params, run, check_mode, diff, has_binary, dnf_module=None, dnf_importa
     result = {"changed": False, "package_manager": manager, "swaps": states, "plan": empty_plan()}
     if not remove and not install:
         return result
+    try:
+        return _apply(params, run, check_mode, diff, result, swaps, before, names, manager, remove, install,
+                      enable_repos, disable_repos, dnf_module, tmpdir)
+    except SwapError as exc:
+        _backend_failed(exc, run, manager, names, before)
+        raise
+
+
+def _apply(params, run, check_mode, diff, result, swaps, before, names, manager, remove, install, enable_repos,
+           disable_repos, dnf_module, tmpdir):
     if manager == "apt":
         plan = run_apt(run, remove, install, check_mode, params.get("allow_downgrade", False),
                        params.get("update_cache", False))
@@ -583,6 +598,21 @@ def swap(params, run, check_mode, diff, has_binary, dnf_module=None, dnf_importa
     else:
         plan = run_dnf(remove, install, check_mode, enable_repos, disable_repos, params.get("allow_downgrade", False),
                        dnf_module)
+    return _finish(result, plan, swaps, before, names, manager, run, check_mode, diff)
+
+
+def _backend_failed(exc, run, manager, names, before):
+    """A backend failed once the transaction ran: read the database again to tell what changed."""
+    if exc.applied and exc.packages is None:
+        try:
+            after = installed_versions(run, manager, names)
+        except SwapError:
+            return
+        exc.changed = after != before
+        exc.packages = state_lines(after, names)
+
+
+def _finish(result, plan, swaps, before, names, manager, run, check_mode, diff):
     result["plan"] = plan
     result["changed"] = True
     if check_mode:
@@ -593,7 +623,9 @@ def swap(params, run, check_mode, diff, has_binary, dnf_module=None, dnf_importa
         if left:
             error = SwapError("the transaction ran but swaps are not complete (package database re-read): %s"
                               % "; ".join("remove %s install %s: %s" % (s["remove"], s["install"], s["state"])
-                                          for s in left), plan=plan)
+                                          for s in left), plan=plan, applied=True)
+            error.changed = after != before
+            error.packages = state_lines(after, names)
             raise error
     if diff:
         result["diff"] = {"before_header": "packages", "after_header": "packages",

@@ -12,7 +12,7 @@ Node Python 2.7 and 3.6+; no Ansible imports, so it is unit-tested directly.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import glob
 import os

@@ -22,7 +22,7 @@ Node Python 2.7 and 3.6+ (``preexec_fn=os.setsid`` for the new session,
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import errno
 import os
@@ -80,8 +80,10 @@ def run_guarded(argv, read_views, threshold, interval=2.0, timeout=0, grace=30,
     devnull = open(os.devnull, "rb")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
-            proc = popen(argv, stdout=out, stderr=err, stdin=devnull, env=env, preexec_fn=os.setsid,
-                         close_fds=True)
+            # run_command waits for the end of the command; the guard must sample the set while it runs
+            # and stop its whole process group, hence its own Popen in a new session
+            proc = popen(argv, stdout=out, stderr=err, stdin=devnull, env=env,  # pylint: disable=ansible-bad-function
+                         preexec_fn=os.setsid, close_fds=True)
         finally:
             devnull.close()
         try:

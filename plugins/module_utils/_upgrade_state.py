@@ -19,7 +19,7 @@ the data (a member of the snapshot set overflowed, so nothing can be merged).
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import copy
 import errno

@@ -9,7 +9,7 @@ and ``rpm.labelCompare``; the tests check that against the real libraries.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 
 class VersionError(ValueError):
@@ -18,6 +18,19 @@ class VersionError(ValueError):
 
 def _sign(value):
     return (value > 0) - (value < 0)
+
+
+try:
+    TEXT_TYPES = (str, unicode)  # noqa: F821 pylint: disable=undefined-variable
+except NameError:
+    TEXT_TYPES = (str,)
+
+
+def _native_text(version):
+    """Text on both Pythons: a Python 2 byte string is decoded as UTF-8."""
+    if isinstance(version, bytes):
+        return version.decode("utf-8")
+    return version
 
 
 def _bytes_text(version):
@@ -41,8 +54,9 @@ def _isalnum(char):
 
 def parse_deb(version):
     """'[epoch:]upstream[-revision]' -> (epoch, upstream, revision) as dpkg parses it."""
-    if not isinstance(version, str):
+    if not isinstance(version, TEXT_TYPES):
         raise VersionError("Debian version must be a string, got %r" % (version,))
+    version = _native_text(version)
     text = _bytes_text(version.strip())
     if not text:
         raise VersionError("empty Debian version")
@@ -117,8 +131,9 @@ def deb_compare(left, right):
 
 def parse_rpm(version):
     """'[epoch:]version[-release]' -> (epoch, version, release or None)."""
-    if not isinstance(version, str):
+    if not isinstance(version, TEXT_TYPES):
         raise VersionError("RPM version must be a string, got %r" % (version,))
+    version = _native_text(version)
     text = _bytes_text(version.strip())
     if not text:
         raise VersionError("empty RPM version")

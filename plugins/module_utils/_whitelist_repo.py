@@ -14,7 +14,7 @@ as it was. Node Python 2.7 and 3.6+.
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 import os
 import re

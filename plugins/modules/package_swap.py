@@ -5,7 +5,7 @@
 
 from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: package_swap
@@ -132,6 +132,12 @@ swaps:
   sample:
     - {remove: [fuel-utils], install: [fuel-tools], state: pending, to_remove: [fuel-utils],
        to_install: [fuel-tools], reason: "old packages installed, new ones not: swap"}
+packages_after:
+  description:
+    - On a failure after the transaction ran, the involved packages as the package database shows them
+      (one C(name version) line each); C(changed) then tells whether the database differs from before.
+  returned: on failure after the transaction started
+  type: str
 plan:
   description: The resolved transaction.
   returned: always
@@ -176,7 +182,9 @@ def main():
             extra["plan"] = exc.plan
         if exc.cmd is not None:
             extra["cmd"] = exc.cmd
-        module.fail_json(msg=str(exc), **extra)
+        if exc.packages is not None:
+            extra["packages_after"] = exc.packages
+        module.fail_json(msg=str(exc), changed=exc.changed, **extra)
     except MissingCommand as exc:
         module.fail_json(msg="package_manager: %s" % exc)
     except Exception as exc:  # pylint: disable=broad-except

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/demo.sh: the master upgrade in the qemu VM (master-vm:
 # real dnf/rpm, LVM snapshots of os/root, os/var, os/varlog, /boot backup),
 # served by the lab mirror. The VM boots from a fresh overlay of the cached

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/demo.sh: a maintenance update rolled out on the apt nodes
 # of environment 1 (primary controller first, then batches), the affected
 # services restarted, the MU recorded on every node. The nodes start from, and

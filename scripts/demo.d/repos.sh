@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/demo.sh: repository priorities on the RPM host and an APT
 # node, with real dnf and apt. The two hosts are reset to the deployed state
 # at the end, so later demo steps start from there.

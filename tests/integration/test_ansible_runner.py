@@ -89,7 +89,8 @@ def lab_api_fixture(lab, offline=()):
 
 
 def env_hosts(lab):
-    return sorted(n["name"] for n in lab.state["nodes"] if "fuel_master" not in n.get("groups", []))
+    return sorted(n["name"] for n in lab.state["nodes"]
+                  if "fuel_master" not in n.get("groups", []) and n.get("flavor") != "legacy")
 
 
 def read_events(artifacts):

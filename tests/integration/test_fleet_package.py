@@ -78,6 +78,9 @@ def test_tarball_against_allowlist(tarball):
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".tar.gz"))]
     missing = [n for n in REQUIRED if n not in names]
     assert not missing
+    # Galaxy refuses a role without a README.
+    roles = {n.split("/")[1] for n in names if n.startswith("roles/") and n.count("/") >= 2}
+    assert roles and not [r for r in roles if "roles/%s/README.md" % r not in names]
     # Every module, role and plugin of the checkout is in it.
     for pattern in ("plugins/*/*.py", "roles/*/meta/argument_specs.yml", "playbooks/*.yml"):
         for path in glob.glob(os.path.join(REPO, pattern)):
@@ -108,7 +111,11 @@ def test_galaxy_importer(tmp_path, tarball):
                           check=False, text=True, capture_output=True, env=env, cwd=str(tmp_path))
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
-    assert "ERROR" not in output.split("{", 1)[0], output[:6000]
+    # galaxy-importer gives its ansible-lint run a fixed 180 s and only logs a timeout (the import still
+    # passes); on a loaded machine it can hit it. ansible-lint itself runs in the test command's lint step.
+    errors = [line for line in output.split("\n{", 1)[0].splitlines()
+              if "ERROR" in line and "Timeout on call to ansible-lint" not in line]
+    assert not errors, output[:6000]
     result = json.loads(output[output.index("\n{") + 1:])
     contents = {(c["content_type"], c["name"]) for c in result["contents"]}
     assert ("inventory", "nailgun") in contents and ("filter", "rpm_version_sort") in contents

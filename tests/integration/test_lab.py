@@ -71,8 +71,8 @@ def test_node_report_playbook(lab, tmp_path):
 
 
 def test_up_twice_then_down_leaves_nothing(tmp_path):
-    small = Lab(str(tmp_path / "lab"), topology=["--rpm", "0", "--controllers", "1", "--computes", "0",
-                                                       "--legacy", "0"])
+    topology = ["--rpm", "0", "--controllers", "1", "--computes", "0", "--legacy", "0"]
+    small = Lab(str(tmp_path / "lab"), topology=topology)
     small.up()
     first_port = small.state["nodes"][0]["port"]
     small.up()

@@ -258,7 +258,7 @@ def test_env_lock_acquire_refuse_release(lab):
 
     def lock_task(name, owner, state="present"):
         args = {"path": lock, "owner": owner, "state": state, "scope": "env_1", "purpose": "legacy test"}
-        if "run_id" in module_options("env_lock") and state == "present":
+        if "run_id" in module_options("env_lock"):  # the lock belongs to one run: taking, re-entering, releasing
             args["run_id"] = owner + "-run"
         return {"name": name, "fuel.lifecycle.env_lock": args, "ignore_errors": True}
 

@@ -65,8 +65,8 @@ def host_digest(lab):
                     content = os.readlink(path)
                 else:
                     content = ""
-                digest[os.path.relpath(path, lab.root(HOST))] = (stat.S_IFMT(info.st_mode), info.st_mode & 0o7777,
-                                                                  content)
+                rel = os.path.relpath(path, lab.root(HOST))
+                digest[rel] = (stat.S_IFMT(info.st_mode), info.st_mode & 0o7777, content)
     digest["rpm -qa"] = sorted(lab.node_run(HOST, ["rpm", "-qa"]).stdout.split())
     return digest
 

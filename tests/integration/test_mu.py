@@ -39,8 +39,8 @@ VOLATILE = ("var/log/", "run/", "tmp/", "root/.ansible/", "var/tmp/", "etc/fuel-
 
 @pytest.fixture(scope="module")
 def mulab():
-    lab = Lab(os.path.join(REPO, "build", "lab-mu"), topology=["--rpm", "1", "--controllers", "3", "--computes", "3",
-                                                                             "--legacy", "0"])
+    topology = ["--rpm", "1", "--controllers", "3", "--computes", "3", "--legacy", "0"]
+    lab = Lab(os.path.join(REPO, "build", "lab-mu"), topology=topology)
     lab.up()
     try:
         setup = lab.playbook([

@@ -1,9 +1,11 @@
 """Every module runs on the oldest node Pythons: 2.7 and 3.6, driven by ansible-core 2.16.
 
-``ansible localhost -m fuel.lifecycle.<module>`` with ``ansible_python_interpreter``
-set to a real Python 2.7 / 3.6 (pyenv's, linked into build/node-pythons by
-``make setup``), harmless arguments on scratch paths, check mode where the
-module would write. A module whose code does not parse or import on that
+Each module runs on localhost, as ``ansible localhost -m fuel.lifecycle.<module>``
+would run it, with ``ansible_python_interpreter`` set to a real Python 2.7 / 3.6
+(pyenv's, linked into build/node-pythons by ``make setup``), harmless arguments
+on scratch paths, check mode where the module would write: one ansible-playbook
+run per interpreter with one task per module (one start of the controller
+instead of one per module). A module whose code does not parse or import on that
 Python ends in "MODULE FAILURE" (no result of its own): the test fails. Each
 case also reads the scratch tree after the run: check mode leaves it unchanged.
 Modules that need LVM get an ``lvs`` on PATH that reports no LVs, so they run
@@ -28,8 +30,11 @@ sys.path.insert(0, REPO)
 from lab import fixtures  # noqa: E402  pylint: disable=wrong-import-position
 LEGACY_BIN = os.path.join(REPO, ".venv-legacy", "bin")
 NODE_PYTHONS = os.path.join(REPO, "build", "node-pythons")
+CALLBACKS = os.path.join(REPO, "tests", "integration", "callback_plugins")
 MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "plugins", "modules", "*.py"))
                  if not os.path.basename(p).startswith("_"))
+DEAD_REPO = {"type": "deb", "name": "vendor", "uri": "http://127.0.0.1:9/deb/vendor", "suite": "mos9.0",
+             "section": "main"}
 LVS_EMPTY = '#!/bin/sh\necho \'{"report": [{"lv": []}]}\'\n'
 
 
@@ -49,15 +54,22 @@ def case(tmp):
         "boot_backup": ({"src": tmp + "/boot", "dest": tmp + "/backup", "state": "backed_up"}, True, None,
                         {"boot/vmlinuz-1": "kernel\n", "boot/grub/grub.cfg": "menuentry\n"}),
         "env_lock": (lock, True, None, {}),
+        "env_upgrade_state": ({"path": tmp + "/env-upgrade.json", "state": "query"}, True, None, {}),
         "lvm_snapshot": ({"name": "nodepython", "state": "listed"}, True, None, {}),
+        # Out-of-range input: the module's own refusal, before it touches the host's package manager.
+        "mu_apply": ({"timeout": 0, "record_path": tmp + "/mu-version.json", "state_dir": tmp + "/mu",
+                      "fact_path": tmp + "/fuel_mu.fact"}, True, "timeout: must be between", {}),
         "mu_version": ({"path": tmp + "/mu-version.json", "state": "query", "fact_path": tmp + "/fuel_mu.fact"},
                        True, None, {}),
         "needs_restart": ({"use_tools": False}, True, None, {}),
         "package_swap": ({"swaps": [{"remove": ["fuel-lab-not-installed"], "install": []}],
                           "package_manager": "apt"}, True, None, {}),
-        "repo_check": ({"packages": [], "package_manager": "apt", "timeout": 5}, True, None, {}),
+        # A repository nobody serves: reported unreachable (fail_on_problem is off), nothing fetched.
+        "repo_check": ({"repos": [dict(DEAD_REPO)], "packages": [], "package_manager": "apt", "timeout": 2},
+                       True, None, {}),
         "repo_info": ({"root": tmp + "/root"}, True, None, {"root/etc/apt/sources.list": ""}),
-        "repo_priorities": ({"package_manager": "apt", "apt_sources_dir": tmp + "/sources.list.d",
+        "repo_priorities": ({"repos": [dict(DEAD_REPO)], "package_manager": "apt",
+                             "apt_sources_dir": tmp + "/sources.list.d",
                              "apt_sources_list": tmp + "/sources.list",
                              "apt_preferences_dir": tmp + "/preferences.d"}, True, None,
                             {"sources.list": "deb http://127.0.0.1:9/deb/vendor mos9.0 main\n"}),
@@ -96,39 +108,81 @@ def test_interpreter_is_the_old_python(version):
     assert out == version
 
 
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Per interpreter: one ansible-playbook run (ansible-core 2.16) with one task per module.
+
+    Returns {version: (results by module, scratch dir and tree before the run by module, output)}.
+    """
+    found = {}
+    for version in ("2.7", "3.6"):
+        top = tmp_path_factory.mktemp("py" + version)
+        stubs = top / "bin"
+        stubs.mkdir()
+        (stubs / "lvs").write_text(LVS_EMPTY)
+        (stubs / "lvs").chmod(0o755)
+        tasks, scratches = [], {}
+        for module in MODULES:
+            scratch = top / module
+            scratch.mkdir()
+            args, check, _refusal, files = case(str(scratch))[module]
+            for rel, content in files.items():
+                path = scratch / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+            if module == "whitelist_repo":  # the lab's signed vendor RPM repository (built once, cached)
+                shutil.copytree(os.path.join(fixtures.build_www(), "rpm", "vendor"), str(scratch / "src"))
+            scratches[module] = (scratch, tree(str(scratch)))
+            tasks.append({"name": module, "fuel.lifecycle." + module: args, "check_mode": check,
+                          "ignore_errors": True})
+        playbook = top / "play.yml"
+        playbook.write_text(yaml.safe_dump([{
+            "hosts": "localhost", "gather_facts": False, "tasks": tasks,
+            "environment": {"PATH": "%s:%s" % (stubs, os.environ["PATH"])},
+            "vars": {"ansible_python_interpreter": os.path.join(NODE_PYTHONS, "python" + version)}}]))
+        record = top / "record.json"
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   FUEL_RECORD_RESULTS=str(record), ANSIBLE_CALLBACKS_ENABLED="record_results",
+                   ANSIBLE_CALLBACK_PLUGINS=CALLBACKS)
+        proc = subprocess.run([os.path.join(LEGACY_BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                               str(playbook)], cwd=REPO, env=env, capture_output=True, text=True, check=False)
+        results = {}
+        if record.exists():
+            for entry in json.loads(record.read_text())["results"]:
+                results[entry["task"]] = entry
+        found[version] = (results, scratches, proc.stdout[-4000:] + proc.stderr[-2000:])
+    return found
+
+
 @pytest.mark.parametrize("version", ["2.7", "3.6"])
 @pytest.mark.parametrize("module", MODULES)
-def test_module_runs_on_old_python(module, version, tmp_path):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    args, check, refusal, files = case(str(scratch))[module]
-    for rel, content in files.items():
-        path = scratch / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    if module == "whitelist_repo":  # the lab's signed vendor RPM repository (built once, cached)
-        shutil.copytree(os.path.join(fixtures.build_www(), "rpm", "vendor"), str(scratch / "src"))
-    stubs = tmp_path / "bin"
-    stubs.mkdir()
-    (stubs / "lvs").write_text(LVS_EMPTY)
-    (stubs / "lvs").chmod(0o755)
-    before = tree(str(scratch))
-    results = tmp_path / "tree"
-    argv = [os.path.join(LEGACY_BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local",
-            "-m", "fuel.lifecycle." + module, "-a", json.dumps(args), "-t", str(results),
-            "-e", "ansible_python_interpreter=" + os.path.join(NODE_PYTHONS, "python" + version)]
-    if check:
-        argv.append("--check")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               PATH="%s:%s" % (stubs, os.environ["PATH"]))
-    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    with open(results / "localhost", encoding="utf-8") as handle:
-        result = json.load(handle)
-    detail = "%s\n%s" % (proc.stdout[-3000:], proc.stderr[-2000:])
+def test_module_runs_on_old_python(runs, module, version, tmp_path):
+    results, scratches, output = runs[version]
+    assert module in results, output
+    entry = results[module]
+    result = entry["result"]
+    detail = json.dumps(result, indent=1)[-3000:]
     assert "MODULE FAILURE" not in result.get("msg", ""), detail
     assert "module_stderr" not in result and "exception" not in result, detail
-    if refusal:  # the module's own refusal: ansible says FAILED, the message is the module's
-        assert proc.returncode == 2 and "localhost | FAILED!" in proc.stdout and refusal in result["msg"], detail
+    _args, _check, refusal, _files = case(str(tmp_path))[module]
+    if refusal:  # the module's own refusal: a failed task whose message is the module's
+        assert entry["status"] == "ignored" and refusal in result["msg"], detail
     else:
-        assert proc.returncode == 0 and not result.get("failed"), detail
+        assert entry["status"] == "ok" and not result.get("failed"), detail
+    scratch, before = scratches[module]
     assert tree(str(scratch)) == before, "check mode changed the scratch tree"
+
+
+@pytest.mark.parametrize("version", ["2.7", "3.6"])
+def test_ad_hoc_command_on_old_python(version, tmp_path):
+    """The operator's own form: ``ansible localhost -m fuel.lifecycle.repo_info``."""
+    (tmp_path / "etc" / "apt").mkdir(parents=True)
+    (tmp_path / "etc" / "apt" / "sources.list").write_text("deb http://127.0.0.1:9/deb/vendor mos9.0 main\n")
+    argv = [os.path.join(LEGACY_BIN, "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+            "-m", "fuel.lifecycle.repo_info", "-a", json.dumps({"root": str(tmp_path)}), "-t", str(tmp_path / "out"),
+            "-e", "ansible_python_interpreter=" + os.path.join(NODE_PYTHONS, "python" + version)]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "out" / "localhost").read_text())
+    assert [r["uri"].rstrip("/") for r in result["repositories"]] == ["http://127.0.0.1:9/deb/vendor"], result

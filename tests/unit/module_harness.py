@@ -143,7 +143,7 @@ class Commands:
                 mock.patch.object(basic.AnsibleModule, "get_bin_path", get_bin_path):
             yield self
         if self.expected:
-            raise AssertionError("commands not run: %r" % ([argv for argv, _ in self.expected],))
+            raise AssertionError("commands not run: %r" % ([entry[0] for entry in self.expected],))
 
 
 def crashed(exc_info=None):

@@ -15,7 +15,7 @@ import signal
 
 from ansible.plugins.callback import CallbackBase
 
-__metaclass__ = type  # pylint: disable=invalid-name
+__metaclass__ = type
 
 DOCUMENTATION = """
 name: crash_at

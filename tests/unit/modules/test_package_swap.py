@@ -164,6 +164,10 @@ def test_case(case, tmp_path):
         assert words in result["msg"], result["msg"]
     if "changed" in expect:
         assert result["changed"] is expect["changed"], result
+    elif expect.get("failed"):
+        assert result.get("changed", False) is False, result  # a refusal changed nothing
+    if "packages_after" in expect:
+        assert result["packages_after"] == expect["packages_after"]
     if "states" in expect:
         assert [s["state"] for s in result["swaps"]] == expect["states"]
     if "plan" in expect:

@@ -1,8 +1,8 @@
 """Smoke run of the repository module_utils under a node interpreter (Python 2.7, 3.6+).
 
-    <python> tests/unit/plugins/module_utils/repo_node_smoke.py ARCHIVE_ROOT
+    <python> tests/unit/module_utils/repo_node_smoke.py ARCHIVE_ROOT
 
-ARCHIVE_ROOT is a scratch archive built by tests/unit/plugins/modules/archive_fixture.py.
+ARCHIVE_ROOT is a scratch archive built by tests/unit/modules/archive_fixture.py.
 Imports the module_utils files as a plain package (no Ansible needed), runs the
 planners, a real write on a scratch tree, and the checker against the archive
 with the real gpgv. Prints "smoke ok <version>" or exits non-zero.

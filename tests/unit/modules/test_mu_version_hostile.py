@@ -124,7 +124,9 @@ def run_checked(params, root):
     result = run_module(mu_version.main, params)
     elapsed = time.time() - start
     if result.get("failed"):
-        assert any(field in result["msg"] for field in FIELDS), result["msg"]
+        # ansible-core itself refuses a NUL in any option before main() runs ("Failed to log to syslog")
+        own = "Failed to log to syslog" in result["msg"] and "\\x00" in repr(params)
+        assert own or any(field in result["msg"] for field in FIELDS), result["msg"]
         assert tree_digest(root) == before, "a failed run changed the tree: %s" % result["msg"]
     return result, elapsed
 
@@ -144,7 +146,7 @@ def test_hostile_mirror_is_refused_within_the_deadline(mirror, route, timeout, w
     root = scratch()
     try:
         params = {"path": os.path.join(root, "etc", "mu.json"), "fact_path": os.path.join(root, "fuel_mu.fact"),
-                  "state": "present", "url": mirror + route, "timeout": timeout}
+                  "state": "present", "url": mirror + route, "timeout": timeout, "use_proxy": False}
         result, elapsed = run_checked(params, root)
         assert result.get("failed"), result
         assert words in result["msg"] and "available record" in result["msg"], result["msg"]
@@ -157,7 +159,7 @@ def test_hostile_mirror_is_refused_within_the_deadline(mirror, route, timeout, w
 def test_redirect_to_a_good_record_is_followed(mirror):
     root = scratch()
     try:
-        params = {"path": os.path.join(root, "etc", "mu.json"), "fact_path": "", "url": mirror + "/to-good"}
+        params = {"path": os.path.join(root, "etc", "mu.json"), "fact_path": "", "url": mirror + "/to-good", "use_proxy": False}
         result, _elapsed = run_checked(params, root)
         assert not result.get("failed") and result["mu_status"] == "update-available", result
     finally:
@@ -201,7 +203,7 @@ def test_hostile_record_bodies_over_http(mirror, body):
     root = scratch()
     try:
         params = {"path": os.path.join(root, "etc", "mu.json"), "fact_path": os.path.join(root, "fuel_mu.fact"),
-                  "state": "present", "url": mirror + "/body/x", "timeout": 5}
+                  "state": "present", "url": mirror + "/body/x", "timeout": 5, "use_proxy": False}
         result, _elapsed = run_checked(params, root)
         if result.get("failed"):
             assert "available record" in result["msg"], result["msg"]
@@ -281,6 +283,7 @@ def installed_contents(draw):
 @example(params={"state": "present", "record": {"id": 2, "title": "MU", "timestamp": 1},
                  "path": "{root}/etc/mu.json/x"}, installed=b"{}")
 @example(params={"state": "query", "url": "file:///"}, installed=b"{}")
+@example(params={"mirror_url": "\x00", "state": "query"}, installed=None)
 def test_hostile_options_and_files(params, installed):
     root = tempfile.mkdtemp(prefix="mu-hostile-")
     try:

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 INTERPRETERS = [os.environ.get("FUEL_PYTHON27", "/root/.pyenv/versions/2.7.18/bin/python"),
                 os.environ.get("FUEL_PYTHON36", "/root/.pyenv/versions/3.6.15/bin/python")]
 
