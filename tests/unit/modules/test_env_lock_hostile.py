@@ -39,6 +39,8 @@ def _place(path, content):
          history_content=None, use_history=False, name="env.lock")
 @example(owner="ops", run_id="r1", scope="", state="present", force=True, pid=None, lock_content=b"[]",
          history_content=b"{\"events\": {}}", use_history=True, name="env.lock")
+@example(owner="", run_id="", scope="\x00", state="present", force=False, pid=None, lock_content=None,
+         history_content=None, use_history=False, name="env.lock")
 def test_hostile(owner, run_id, scope, state, force, pid, lock_content, history_content, use_history, name):
     root = tempfile.mkdtemp()
     try:
@@ -55,7 +57,9 @@ def test_hostile(owner, run_id, scope, state, force, pid, lock_content, history_
         if result.get("failed"):
             assert result["msg"], result
             assert tree_digest(root) == before, result
+            # a NUL in any option is refused by AnsibleModule itself (its syslog line), naming the options
             assert any(word in result["msg"] for word in (
-                "path", "owner", "run_id", "scope", "controller_pid", "history", lock, "locked by")), result
+                "path", "owner", "run_id", "scope", "controller_pid", "history", lock, "locked by",
+                "null character")), result
     finally:
         shutil.rmtree(root)
