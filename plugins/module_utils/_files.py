@@ -23,7 +23,6 @@ __metaclass__ = type
 
 import errno
 import fcntl
-import io
 import json
 import math
 import os

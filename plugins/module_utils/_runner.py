@@ -32,8 +32,8 @@ class MissingCommand(Exception):
 
     def __init__(self, name, purpose=""):
         self.name = name
-        Exception.__init__(self, "command %s not found on the host%s" % (name, (" (needed to %s)" % purpose)
-                                                                           if purpose else ""))
+        needed = " (needed to %s)" % purpose if purpose else ""
+        Exception.__init__(self, "command %s not found on the host%s" % (name, needed))
 
 
 class CommandRunner(object):

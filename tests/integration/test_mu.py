@@ -298,7 +298,7 @@ def test_failed_postinst_stops_the_roll_and_a_limited_run_beside_it_is_refused(m
     holder = json.loads(open(lock, encoding="utf-8").read())
     # the same owner, a limited run: the lock is the environment's, on the primary controller
     limited = lab.playbook(MU_INSTALL, extra_vars=mu_vars(lab, str(tmp_path / "limited")), limit="cmp-3")
-    output, _ = full.communicate(timeout=900)
+    output = full.communicate(timeout=900)[0]
     assert limited.rc != 0, limited
     assert "env_1 is locked by ops (run %s)" % holder["run_id"] in limited.output, limited
     assert "-e fuel_mu_break_lock=true" in limited.output

@@ -24,7 +24,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
 import pytest
 import yaml
@@ -87,8 +86,8 @@ def policy_priorities(policy, sources):
     """{class: priority} read from ``apt-cache policy`` (its list of package files)."""
     found = {}
     for cls, repo in zip(CLASSES, sources):
-        pattern = re.compile(r"^\s*(-?\d+) %s %s/main \S+ Packages$" % (re.escape(repo["uri"].rstrip("/")),
-                                                                          re.escape(repo["suite"])), re.M)
+        source = (re.escape(repo["uri"].rstrip("/")), re.escape(repo["suite"]))
+        pattern = re.compile(r"^\s*(-?\d+) %s %s/main \S+ Packages$" % source, re.M)
         match = pattern.search(policy)
         found[cls] = int(match.group(1)) if match else None
     return found

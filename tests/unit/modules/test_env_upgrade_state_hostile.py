@@ -44,8 +44,9 @@ GOOD_RECORD = {"format": 1, "env": "1", "status": "upgrade", "target_release": "
                "history": []}
 JSON_VALUE = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
                                     st.text(max_size=10)),
-                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                       max_size=3), max_leaves=8)
+                          lambda inner: (st.lists(inner, max_size=3)
+                                         | st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+                          max_leaves=8)
 
 
 def mutated_record():

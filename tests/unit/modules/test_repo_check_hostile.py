@@ -82,7 +82,7 @@ def run(params_change, target, content):
         result = run_module(repo_check.main, params)
         assert tree_digest(root) == before
         if result.get("failed"):
-            assert any(name.split(".")[-1] in result["msg"] for name in OPTIONS + ["field", "repos"]), result["msg"]
+            assert any(name.rsplit(".", maxsplit=1)[-1] in result["msg"] for name in OPTIONS + ["field", "repos"]), result["msg"]
         return result
     finally:
         shutil.rmtree(root)

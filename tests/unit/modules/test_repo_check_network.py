@@ -27,7 +27,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", "100000")
             self.end_headers()
-            for _ in range(200):  # one byte every 50 ms: 10 s in all, longer than any deadline below
+            for _byte in range(200):  # one byte every 50 ms: 10 s in all, longer than any deadline below
                 try:
                     self.wfile.write(b"x")
                     self.wfile.flush()
@@ -44,7 +44,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
             self.end_headers()
             try:
-                for _ in range(20 * 1024):
+                for _chunk in range(20 * 1024):
                     self.wfile.write(b"y" * 1024)
             except OSError:
                 pass

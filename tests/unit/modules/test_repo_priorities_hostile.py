@@ -50,8 +50,9 @@ def check(kind, field, value, files, options):
         write_tree(root, files)
         entry = dict(base_entry(kind))
         entry[field] = value
-        params = {"repos": [base_entry(kind), dict(entry, name=entry.get("name") if field == "name" else "second",
-                                                    uri=entry["uri"] if field == "uri" else entry["uri"] + "2")],
+        second = dict(entry, name=entry.get("name") if field == "name" else "second",
+                      uri=entry["uri"] if field == "uri" else entry["uri"] + "2")
+        params = {"repos": [base_entry(kind), second],
                   "yum_repos_dir": os.path.join(root, "yum.repos.d"),
                   "apt_sources_dir": os.path.join(root, "sources.list.d"),
                   "apt_sources_list": os.path.join(root, "sources.list"),
