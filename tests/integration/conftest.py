@@ -25,6 +25,7 @@ def lab():
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "vm: runs in the qemu VM lab (real LVM, /boot, reboots); select with -m vm")
+    config.addinivalue_line("markers", "crash: failure-path VM scenarios of `make test-crash` (FUEL_CRASH_TEST=1)")
 
 
 @pytest.fixture(scope="session")
