@@ -22,6 +22,7 @@ HELD = {"name": "fuel-agent", "version": "1.0-0mos3", "reason": "waits for MU 3"
 
 @pytest.fixture(scope="module")
 def status(lab):
+    lab.reset(APT_HOST, RPM_HOST)  # the deployed state (MU 1), whatever earlier tests did to these nodes
     scratch = mirrorlab.scratch_dir("status-tests")
     gnupg, fingerprint = mirrorlab.site_key(scratch)
     www = os.path.join(scratch, "www")
