@@ -35,8 +35,8 @@ from test_vm_master_upgrade import (FINGERPRINT, PLAYBOOK, RECOVER_PACKAGES, SET
                                     phase, recover_repo, recover_versions, service)
 from vmfixture import HOST, members
 
-pytestmark = [pytest.mark.vm, pytest.mark.crash, pytest.mark.skipif(not os.environ.get("FUEL_CRASH_TEST"),
-                                                 reason="slow crash-point matrix: make test-crash")]
+pytestmark = [pytest.mark.vm, pytest.mark.crash,
+              pytest.mark.skipif(not os.environ.get("FUEL_CRASH_TEST"), reason="slow crash-point matrix: make test-crash")]
 
 CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "crash_callbacks")
 ROLE_TASKS = os.path.join(REPO, "roles", "master_upgrade", "tasks")

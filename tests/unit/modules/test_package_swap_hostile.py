@@ -102,7 +102,8 @@ def test_hostile_params_and_outputs(params, outs, rcs, check):
             plan_out = outs[(index - 1) % len(outs)]
             manager = "apt" if argv[0] == "apt-get" else "yum"
             plan = ps.parse_apt_simulation(plan_out) if manager == "apt" else ps.parse_yum_transaction(plan_out)
-            installs = [a for a in argv if not a.startswith("-") and a not in ("install", "apt-get", "yum", "shell")
+            words = [a for i, a in enumerate(argv) if not (i and argv[i - 1] == "-o")]  # -o VALUE is an option
+            installs = [a for a in words if not a.startswith("-") and a not in ("install", "apt-get", "yum", "shell")
                         and not a.endswith("-") and not a.endswith(".yumshell")]
             if manager == "apt":
                 removes = [a[:-1] for a in argv[1:] if a.endswith("-") and not a.startswith("-")]
