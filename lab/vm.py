@@ -291,8 +291,10 @@ def render_inventory(vm):
         "vars": {
             "ansible_user": "root",
             "ansible_ssh_private_key_file": vm["key"],
+            # keepalives end an SSH session whose guest went down under it (a reboot
+            # through qemu's user network never closes the TCP connection)
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-                                       "-o LogLevel=ERROR",
+                                       "-o LogLevel=ERROR -o ServerAliveInterval=10 -o ServerAliveCountMax=6",
             "ansible_python_interpreter": "/usr/bin/python3",
             "ansible_ssh_timeout": 60,
         },
