@@ -16,10 +16,12 @@ lab's own MU 2. For each size:
   measured per-node time times the size (marked ``est``);
 * module runs per node: module executions on a node (loop items counted,
   controller-only actions such as set_fact/debug not), from the run's results;
-* mu_check vs ``ansible -m ping`` on the same nodes.
+* mu_check vs ``ansible -m ping`` on the same nodes;
+* where the rest goes: the sum over batches of the slowest node's whole module
+  run (rollout / it = Ansible's own share) and the mean seconds of each step.
 
 Not a test: prints figures. Usage:
-  python benchmarks/mu.py [--serial-max N] [--label before|after] [--mitogen DIR] [SIZES...]
+  python benchmarks/mu.py [--serial-max N] [--serial JSON] [--label before|after] [--mitogen DIR] [SIZES...]
 (lab state in build/lab-bench-mu; results also appended to build/bench-mu.jsonl)
 """
 
@@ -130,7 +132,7 @@ def rollout(lab, env, extra, hosts, serial):
     return wall, last, runs
 
 
-def measure(size, serial_max):
+def measure(size, serial_max, serial):
     lab = Lab(os.path.join(REPO, "build", "lab-bench-mu"),
               topology=["--rpm", "0", "--controllers", "1", "--computes", str(size - 1)])
     lab.up()
@@ -145,13 +147,20 @@ def measure(size, serial_max):
         ping = run([os.path.join(BIN, "ansible"), "-i", lab.inventory, "env_1", "-m", "ansible.builtin.ping"], env)
         check = run([os.path.join(BIN, "ansible-playbook"), "-i", lab.inventory, "playbooks/mu_check.yml",
                      "-e", json.dumps({"fuel_mu_env": "1", "fuel_mu_mirror_url": url})], env)
-        serial = [1, 5, "20%"]
         wall, last, runs = rollout(lab, env, extra, hosts, serial)
         plan = batches(hosts, ["ctrl-1"], serial)
         tx = {host: float(last[host]["transaction_seconds"]) for host in hosts}
         ideal = sum(max(tx[h] for h in batch) for batch in plan)
+        # the node's whole module run (records, prechecks, plan, transaction, checks, restarts, record)
+        work = {host: float(last[host]["finished_at"]) - float(last[host]["started_at"]) for host in hosts}
+        steps = {}
+        for host in hosts:
+            for step in last[host]["steps"]:
+                steps.setdefault(step["name"], []).append(float(step["seconds"]))
         row = {"nodes": size, "ping": ping, "mu_check": check, "check_ratio": check / ping, "rollout": wall,
-               "batches": len(plan), "ideal": ideal, "ratio": wall / ideal,
+               "batches": len(plan), "ideal": ideal, "ratio": wall / ideal, "serial": serial,
+               "module_ideal": sum(max(work[h] for h in batch) for batch in plan),
+               "step_mean_s": {name: round(sum(v) / len(v), 2) for name, v in steps.items()},
                "tx_max": max(tx.values()), "tx_sum": sum(tx.values()),
                "module_runs": max(runs.values()), "module_runs_min": min(runs.values())}
         if size <= serial_max:
@@ -168,6 +177,7 @@ def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("--serial-max", type=int, default=10)
     parser.add_argument("--label", default="")
+    parser.add_argument("--serial", default='[1, 5, "20%"]', help="fuel_mu_serial of the rollout (JSON)")
     parser.add_argument("--mitogen", default="", help="directory holding ansible_mitogen (runs under mitogen_linear)")
     parser.add_argument("sizes", nargs="*", type=int)
     args = parser.parse_args(argv)
@@ -177,15 +187,15 @@ def main(argv):
                           ANSIBLE_STRATEGY_PLUGINS=os.path.join(args.mitogen, "ansible_mitogen", "plugins", "strategy"))
     rows = []
     for size in args.sizes or [5, 10, 20, 40]:
-        rows.append(measure(size, args.serial_max))
+        rows.append(measure(size, args.serial_max, json.loads(args.serial)))
         print("measured: %s" % json.dumps(rows[-1]), flush=True)
     measured = [row for row in rows if "one_at_a_time" in row]
     per_node = (measured[-1]["one_at_a_time"] / measured[-1]["nodes"]) if measured else None
     for row in rows:
         if "one_at_a_time" not in row and per_node:
             row.update(one_at_a_time=per_node * row["nodes"], one_estimated=True)
-    print("MU rollout benchmark %s (fixture: %d packages; ansible forks = nodes)" % (
-        args.label, len(mu_bench.names())))
+    print("MU rollout benchmark %s (fixture: %d packages; ansible forks = nodes; fuel_mu_serial %s)" % (
+        args.label, len(mu_bench.names()), args.serial))
     print("%5s %9s %8s %6s %7s %9s %8s %9s | %7s %8s %6s" % (
         "nodes", "rollout s", "ideal s", "ratio", "batches", "1-by-1 s", "speedup", "mod/node",
         "ping s", "check s", "ratio"))
@@ -196,6 +206,10 @@ def main(argv):
             ("%.0f%s" % (one, " est" if row.get("one_estimated") else "")) if one else "-",
             ("%.1fx" % (one / row["rollout"])) if one else "-", row["module_runs"],
             row["ping"], row["mu_check"], row["check_ratio"]))
+    for row in rows:
+        print("%d nodes: module runs' ideal %.1f s (rollout / it %.2f); mean step seconds: %s" % (
+            row["nodes"], row["module_ideal"], row["rollout"] / row["module_ideal"],
+            ", ".join("%s %.1f" % item for item in row["step_mean_s"].items())))
     os.makedirs(os.path.join(REPO, "build"), exist_ok=True)
     with open(os.path.join(REPO, "build", "bench-mu.jsonl"), "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"label": args.label, "at": time.time(), "rows": rows}) + "\n")

@@ -24,7 +24,7 @@ def load(path=SOURCE):
         return yaml.safe_load(handle)
 
 
-def _payload(name, version, size):
+def payload(name, version, size):
     """``size`` bytes of incompressible base64 text, different for every build."""
     chunks, counter, total = [], 0, 0
     raw_size = size * 3 // 4
@@ -76,7 +76,7 @@ def packages(spec=None):
                 "prerm": "true"}
         service = index % spec["service_every"] == 5
         for number, version in enumerate(spec["versions"]):
-            files = {"/usr/share/%s/data.txt" % name: _payload(name, version, size)}
+            files = {"/usr/share/%s/data.txt" % name: payload(name, version, size)}
             if service:
                 files["/usr/sbin/" + name] = _daemon(name)
                 files["/etc/init.d/" + name] = _init_script(name)
