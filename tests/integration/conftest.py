@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import yaml
 
 from labfixture import REPO, Lab
 
@@ -38,3 +39,12 @@ def vm():
     yield running
     running.down()
     print("\nVM timings: %s" % ", ".join("%s %.1f s" % (t["what"], t["seconds"]) for t in running.timings))
+
+
+@pytest.fixture(scope="module")
+def master_vm(vm, lab):
+    """The session VM made a deployed master, served by the chroot lab's mirror."""
+    vm.lab("vm-master", "--mirror-state", lab.state_dir)
+    with open(vm.inventory, encoding="utf-8") as handle:
+        vm.mirror = yaml.safe_load(handle)["all"]["vars"]["fuel_lab_mirror_url"]
+    return vm

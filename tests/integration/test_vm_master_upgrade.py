@@ -24,7 +24,6 @@ import threading
 import time
 
 import pytest
-import yaml
 
 from labfixture import REPO
 from vmfixture import HOST, members
@@ -46,15 +45,6 @@ cd /etc && find . -path ./resolv.conf -prune -o -path ./adjtime -prune -o -path 
   -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 cd /boot && find . -path ./lost+found -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 """
-
-
-@pytest.fixture(scope="module")
-def master_vm(vm, lab):
-    """The session VM made a deployed master, served by the chroot lab's mirror."""
-    vm.lab("vm-master", "--mirror-state", lab.state_dir)
-    with open(vm.inventory, encoding="utf-8") as handle:
-        vm.mirror = yaml.safe_load(handle)["all"]["vars"]["fuel_lab_mirror_url"]
-    return vm
 
 
 def phase(vm, name, **extra):
