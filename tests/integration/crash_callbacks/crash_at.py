@@ -32,7 +32,8 @@ class CallbackModule(CallbackBase):
     CALLBACK_NEEDS_ENABLED = True
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        name = task.get_name()
+        # a role's task is named "<role> : <name>"; the test names tasks as its YAML does
+        name = task.get_name().split(" : ", 1)[-1]
         log = os.environ.get("FUEL_CRASH_LOG")
         if log:
             with open(log, "a") as handle:
