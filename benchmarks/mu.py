@@ -207,9 +207,12 @@ def main(argv):
             ("%.1fx" % (one / row["rollout"])) if one else "-", row["module_runs"],
             row["ping"], row["mu_check"], row["check_ratio"]))
     for row in rows:
-        print("%d nodes: module runs' ideal %.1f s (rollout / it %.2f); mean step seconds: %s" % (
-            row["nodes"], row["module_ideal"], row["rollout"] / row["module_ideal"],
-            ", ".join("%s %.1f" % item for item in row["step_mean_s"].items())))
+        # with equal batches, one at a time can be at most nodes / batches times slower
+        print("%d nodes: %d batches (speedup bound of this serial %.1fx); module runs' ideal %.1f s "
+              "(rollout / it %.2f); mean step seconds: %s" % (
+                  row["nodes"], row["batches"], row["nodes"] / float(row["batches"]), row["module_ideal"],
+                  row["rollout"] / row["module_ideal"],
+                  ", ".join("%s %.1f" % item for item in row["step_mean_s"].items())))
     os.makedirs(os.path.join(REPO, "build"), exist_ok=True)
     with open(os.path.join(REPO, "build", "bench-mu.jsonl"), "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"label": args.label, "at": time.time(), "rows": rows}) + "\n")

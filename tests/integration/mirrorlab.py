@@ -135,6 +135,14 @@ class Upstream:
             subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=self.env, check=False, capture_output=True)
 
 
+def stop_gpg_agents(top):
+    """Stop the gpg-agent of every GnuPG home under ``top`` (gpg and librepo start one and leave it running)."""
+    for base, dirs, files in os.walk(top):
+        if "pubring.kbx" in files or "pubring.gpg" in files or os.path.basename(base) == "pubring":
+            subprocess.run(["gpgconf", "--homedir", base, "--kill", "gpg-agent"], check=False, capture_output=True)
+            dirs[:] = []
+
+
 def site_key(scratch):
     """A passphrase-less signing key of the site, made once per scratch directory."""
     home = os.path.join(scratch, "site-gnupg")

@@ -30,6 +30,7 @@ def site(lab):
            "vars": mirrorlab.mirror_vars(upstream, root, gnupg, fingerprint)}
     served.stop()
     upstream.server.stop()
+    mirrorlab.stop_gpg_agents(scratch)
     lab.reset(APT_HOST, RPM_HOST)
 
 
@@ -70,6 +71,9 @@ def test_two_snapshots_clients_follow_current(lab, site):
     mu = json.load(open(os.path.join(root, "www", "current", "mcv", "mos", "9.0", "mu-version.json"),
                         encoding="utf-8"))
     assert mu["id"] == 2
+    # librepo's keyring agents were stopped: the job leaves no daemon behind
+    agents = subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True, check=True).stdout
+    assert [line for line in agents.splitlines() if "gpg-agent" in line and root in line] == []
     cron = open(os.path.join(root, "etc", "cron"), encoding="utf-8").read()
     assert "fuel-mirror.py --config %s update" % os.path.join(root, "etc", "config.json") in cron
 

@@ -45,6 +45,7 @@ def status(lab):
            "keyring": keyring}
     server.stop()
     lab.reset(APT_HOST, RPM_HOST)
+    mirrorlab.stop_gpg_agents(scratch)
 
 
 def publish(lab, status, **extra):

@@ -427,7 +427,10 @@ def update_rpm(config, tools, snapshot_id, repo):
         argv.append("--gpgcheck")
     if repo["architectures"]:
         argv.append("--arch=" + ",".join(repo["architectures"]))
-    tools.run(argv, what)
+    try:
+        tools.run(argv, what)
+    finally:
+        stop_keyring_agents(tools, dnf_root)
     target = os.path.join(where["snapshots"], snapshot_id, "rpm", repo["name"])
     makedirs(target)
     for base, _dirs, files in os.walk(cache):
@@ -445,6 +448,19 @@ def update_rpm(config, tools, snapshot_id, repo):
         argv += ["--update", "--update-md-path=" + previous_md]
     tools.run(argv + [target], what)
     sign_detached(config, tools, os.path.join(target, "repodata", "repomd.xml"), what)
+
+
+def stop_keyring_agents(tools, top):
+    """Stop the gpg-agent librepo leaves running in each repository's keyring (``.../pubring``) under ``top``.
+
+    A mirror job run from cron must not leave a daemon per repository behind; best effort."""
+    for base, dirs, _files in os.walk(top):
+        if os.path.basename(base) == "pubring":
+            dirs[:] = []
+            try:
+                tools.run(["gpgconf", "--homedir", base, "--kill", "gpg-agent"], "stop the keyring agent")
+            except MirrorError as exc:
+                log("could not stop the gpg-agent of %s: %s" % (base, exc))
 
 
 def sign_detached(config, tools, path, what):
