@@ -33,8 +33,6 @@ master_bench = importlib.import_module("lab.master_bench")
 HOST = "master"
 VARS = "@tests/integration/vars/master_upgrade_chroot.yml"
 BASE = "/var/www/nailgun/mos9.0-base"
-
-
 BENCH_DIR = "/srv/fuel-mbench"
 EXTRA_REPO = {"type": "rpm", "name": "master-bench", "class": "upstream", "uri": "file://%s/repo/" % BENCH_DIR,
               "gpgcheck": False}
@@ -93,7 +91,6 @@ def one_round(lab, keep, make_master):
     shutil.rmtree(root + "/etc/yum.repos.d")
     shutil.copytree(os.path.join(keep, "repos"), root + "/etc/yum.repos.d")
     shutil.copytree(os.path.join(keep, "base"), root + BASE)
-    start = time.perf_counter()
     before = package_set(root)
     start = time.perf_counter()
     subprocess.run(["chroot", root, "dnf", "-y", "-q", "upgrade"], check=True, capture_output=True,
