@@ -18,17 +18,9 @@ from module_harness import run_module, tree_digest
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _files
 from ansible_collections.fuel.lifecycle.plugins.modules import mu_version
 
+from .master_cases import sub
+
 CASES = yaml.safe_load(open(os.path.join(os.path.dirname(__file__), "mu_version.yaml"), encoding="utf-8"))["cases"]
-
-
-def subst(value, tmp):
-    if isinstance(value, str):
-        return value.replace("{tmp}", tmp)
-    if isinstance(value, list):
-        return [subst(v, tmp) for v in value]
-    if isinstance(value, dict):
-        return {k: subst(v, tmp) for k, v in value.items()}
-    return value
 
 
 def make_tree(root, files):
@@ -56,9 +48,9 @@ def failing_write(target):
 
 
 def run(case, tmp, params=None, fail_write=None):
-    params = subst(params or case["params"], tmp)
+    params = sub(params or case["params"], tmp)
     if fail_write:
-        with failing_write(subst(fail_write, tmp)):
+        with failing_write(sub(fail_write, tmp)):
             return run_module(mu_version.main, params, check_mode=case.get("check_mode", False),
                               diff=case.get("diff", False))
     return run_module(mu_version.main, params, check_mode=case.get("check_mode", False), diff=case.get("diff", False))
@@ -86,7 +78,7 @@ def test_case(case, tmp_path):
     make_tree(tmp, case.get("files"))
     before = tree_digest(tmp)
     result = run(case, tmp, fail_write=case.get("fail_write"))
-    expect = subst(case["expect"], tmp)
+    expect = sub(case["expect"], tmp)
     assert bool(result.get("failed")) is bool(expect.get("failed", False)), result
     for words in expect.get("msg", []):
         assert words in result["msg"], result["msg"]
@@ -113,7 +105,7 @@ def test_case(case, tmp_path):
     if case.get("then_repaired"):
         repaired = run(case, tmp)
         assert repaired["changed"] is True and repaired.get("fact_repaired") is True, repaired
-        params = subst(case["params"], tmp)
+        params = sub(case["params"], tmp)
         with open(params["path"], encoding="utf-8") as handle:
             record = json.load(handle)
         with open(params["fact_path"], encoding="utf-8") as handle:
