@@ -496,12 +496,17 @@ class SnapshotSet:
         ok, report = preflight(missing, vgs)
         if not ok:
             raise LvmError(preflight_message(report), preflight=report)
+        # The reverted tags of an earlier rollback outlive its set (a killed rollback resumes by
+        # them); a new set of the same name starts without them.
+        stale = self.merged_origins(lvs) if not views else []
+        for origin in stale:
+            self._change(["lvchange", "--deltag", reverted_tag(self.name), origin])
         for item in missing:
             self._change(["lvcreate", "--yes", "--snapshot", "--size", "%db" % item["bytes"],
                           "--name", snapshot_name(item["lv"], self.name),
                           "--addtag", set_tag(self.name), "--addtag", count_tag(self.name, len(volumes)),
                           "%s/%s" % (item["vg"], item["lv"])])
-        result = {"changed": bool(missing), "created": ["%s/%s" % (i["vg"], snapshot_name(i["lv"], self.name))
+        result = {"changed": bool(missing or stale), "created": ["%s/%s" % (i["vg"], snapshot_name(i["lv"], self.name))
                                                         for i in missing],
                   "preflight": report, "commands": self.commands, "transaction": transaction,
                   "transaction_needs": needs, "autoextend": autoextend}
@@ -525,7 +530,9 @@ class SnapshotSet:
     def absent(self, merge_timeout=0, interval=5, sleep=time.sleep, clock=time.time):
         """Remove the set. Merges running in the kernel (a rollback after its reboot) are polled and
         waited for up to ``merge_timeout`` seconds: LVM drops a merged snapshot only when it polls,
-        which the early-boot activation of the root and /var volumes does not do."""
+        which the early-boot activation of the root and /var volumes does not do. The origins keep
+        the set's reverted tags, so a rollback killed after this step still finds its set merged
+        (``reverted`` answers already_merged); ``present`` clears them when it takes a new set."""
         lvs, views, _counts = self.members()
         merging = [v for v in views if v["merging"]]
         waiting = sorted("%s/%s" % (v["vg"], v["name"]) for v in merging if not self.merge_running(v))
@@ -555,10 +562,7 @@ class SnapshotSet:
         for lv in [v for v in views if not v["merging"]] + find_leftovers(lvs, self.name):
             self._change(["lvremove", "--yes", "%s/%s" % (lv["vg"], lv["name"])])
             removed.append("%s/%s" % (lv["vg"], lv["name"]))
-        untagged = self.merged_origins(lvs)
-        for origin in untagged:
-            self._change(["lvchange", "--deltag", reverted_tag(self.name), origin])
-        return {"changed": bool(removed or finished or untagged), "removed": removed, "merges_finished": finished,
+        return {"changed": bool(removed or finished), "removed": removed, "merges_finished": finished,
                 "commands": self.commands, "snapshots": [] if not self.check_mode else views}
 
     def reverted(self, volumes=None):

@@ -21,7 +21,9 @@ description:
   - C(state=present) computes every size (absolute, C(N%ORIGIN) or C(N%FREE),
     rounded up to whole extents), sums the sizes per volume group and fails
     with a per-VG report B(before creating anything) when a VG lacks free space.
-    A complete set gives C(changed=false); a partial set is completed.
+    A complete set gives C(changed=false); a partial set is completed. A new
+    set first clears the C(fuel_snapset_<name>_reverted) tags an earlier
+    rollback of the same name left on its origins.
   - C(state=listed) reports every member with origin, size, fill percentage and
     validity; C(state=checked) reports the same and fails when the set is
     empty, incomplete, has an invalid (overflowed) member or a member above
@@ -32,6 +34,10 @@ description:
     refuses, merging nothing, when the set is empty, incomplete or has an
     invalid member. When an origin is in use (C(/), C(/var)) LVM delays the
     merge to the next activation; RV(reboot_required) is then true.
+  - Each origin whose merge C(state=reverted) started carries the tag
+    C(fuel_snapset_<name>_reverted) until a new set of that name is taken, so
+    a rollback interrupted after C(state=absent) removed the merged set runs
+    again as RV(already_merged) instead of refusing an empty set.
   - Commands run as C(lvs)/C(vgs --reportformat json --units b) with C(LC_ALL=C).
 author:
   - fuel.lifecycle maintainers (@fuel-lifecycle)
@@ -229,6 +235,13 @@ merges_finished:
   elements: str
 merged:
   description: Snapshots whose merge was started (state=reverted).
+  returned: when state is reverted
+  type: list
+  elements: str
+already_merged:
+  description: >-
+    Origins whose merge an earlier run of O(state=reverted) started and which no longer have members
+    (the rollback ran to its end or was interrupted after O(state=absent)); nothing was merged again.
   returned: when state is reverted
   type: list
   elements: str
