@@ -506,8 +506,8 @@ class SnapshotSet:
                           "--name", snapshot_name(item["lv"], self.name),
                           "--addtag", set_tag(self.name), "--addtag", count_tag(self.name, len(volumes)),
                           "%s/%s" % (item["vg"], item["lv"])])
-        result = {"changed": bool(missing or stale), "created": ["%s/%s" % (i["vg"], snapshot_name(i["lv"], self.name))
-                                                        for i in missing],
+        created = ["%s/%s" % (i["vg"], snapshot_name(i["lv"], self.name)) for i in missing]
+        result = {"changed": bool(missing or stale), "created": created,
                   "preflight": report, "commands": self.commands, "transaction": transaction,
                   "transaction_needs": needs, "autoextend": autoextend}
         result["snapshots"] = self.members()[1]
