@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.fuel.lifecycle.plugins.filter.package_facts import full_version
+from ansible_collections.fuel.lifecycle.plugins.module_utils import _release_status as release_status
 
 DOCUMENTATION = r"""
 name: release_status_flagged
@@ -46,30 +47,16 @@ _value:
 """
 
 
-def _normal(version):
-    version = str(version).strip()
-    return version[2:] if version.startswith("0:") else version
-
-
 def release_status_flagged(packages, status):
     if not isinstance(packages, dict):
         raise AnsibleFilterError("release_status_flagged expects the packages fact (a dict), got %s"
                                  % type(packages).__name__)
-    if not isinstance(status, dict) or not isinstance(status.get("problem_packages", []), list):
-        raise AnsibleFilterError("release_status_flagged: status must be a status document with a "
-                                 "problem_packages list")
-    found = []
-    for index, entry in enumerate(status.get("problem_packages", [])):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
-                or not isinstance(entry.get("versions"), list):
-            raise AnsibleFilterError("release_status_flagged: problem_packages[%d] needs a name and a "
-                                     "versions list" % index)
-        flagged = {_normal(version) for version in entry["versions"]}
-        for installed in packages.get(entry["name"], []) or []:
-            version = full_version(installed)
-            if _normal(version) in flagged:
-                found.append({"name": entry["name"], "version": version, "reason": str(entry.get("reason", ""))})
-    return sorted(found, key=lambda item: (item["name"], item["version"]))
+    installed = {name: [full_version(entry) for entry in entries or [] if isinstance(entry, dict)]
+                 for name, entries in packages.items()}
+    try:
+        return release_status.flagged(installed, status)
+    except release_status.StatusError as exc:
+        raise AnsibleFilterError("release_status_flagged: %s" % exc) from exc
 
 
 class FilterModule:  # pylint: disable=too-few-public-methods

@@ -31,6 +31,7 @@ import socket
 import time
 
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _files
+from ansible_collections.fuel.lifecycle.plugins.module_utils import _release_status
 
 try:
     TEXT_TYPES = (str, unicode)  # noqa: F821 pylint: disable=undefined-variable
@@ -388,6 +389,8 @@ def check_params(params):
     if params.get("fact_path"):
         # Only state=present reads and writes the fact file; a query does not fail on it.
         _check_path(params["fact_path"], "fact_path", params.get("state") == "present")
+    if params.get("release_status_path"):
+        _check_path(params["release_status_path"], "release_status_path", check_file=False)
     if params.get("fact_path") and os.path.abspath(params["fact_path"]) == os.path.abspath(params["path"]):
         raise RecordError("fact_path: must not be the record path %s" % params["path"])
     wanted = None
@@ -459,8 +462,23 @@ def read_fact(path):
         return raw.decode("latin-1")
 
 
-def run(params, check_mode, fetcher, now=time.time):
-    """The whole module. ``fetcher(url) -> bytes``. Returns the result dict; raises RecordError."""
+def flagged_installed(path, versions_of):
+    """(flagged versions installed, problem) from the release status cached at ``path``: [] without a
+    cached status; None and the reason when the status or the package database cannot be read (the
+    MU records are still reported)."""
+    try:
+        status = _release_status.read_status(path)
+        if status is None:
+            return [], None
+        names = sorted(set(name for name, _versions, _reason in _release_status.problems(status)))
+        return _release_status.flagged(versions_of(names), status), None
+    except _release_status.StatusError as exc:
+        return None, "release_status_path: %s" % exc
+
+
+def run(params, check_mode, fetcher, now=time.time, versions_of=None):
+    """The whole module. ``fetcher(url) -> bytes``; ``versions_of(names) -> {name: [version]}`` reads the
+    package database. Returns the result dict; raises RecordError."""
     wanted, url = check_params(params)
     state = params.get("state") or "query"
     fact_path = params.get("fact_path") or ""
@@ -526,6 +544,10 @@ def run(params, check_mode, fetcher, now=time.time):
                   mu_status=status(installed, available))
     if url:
         result["url"] = url
+    if params.get("release_status_path"):
+        result["flagged_installed"], problem = flagged_installed(params["release_status_path"], versions_of)
+        if problem:
+            result["release_status_problem"] = problem
     result["ansible_facts"] = {"mu_installed": installed, "mu_available": available,
                                "mu_update_available": result["mu_update_available"]}
     return result

@@ -82,6 +82,20 @@ options:
     description: Local fact file written with O(state=present); empty writes none.
     type: path
     default: /etc/ansible/facts.d/fuel_mu.fact
+  release_status_path:
+    description:
+      - Release status cached on the node by the C(fuel.lifecycle.release_status) role. When set, the
+        package versions it flags that the node has installed are read from the node's package database
+        and returned as RV(flagged_installed). Empty skips it.
+    type: path
+    default: ""
+  package_manager:
+    description:
+      - Package database read for O(release_status_path). V(auto) reads every one the node has (dpkg,
+        rpm).
+    type: str
+    choices: [auto, apt, rpm]
+    default: auto
 extends_documentation_fragment:
   - fuel.lifecycle._attributes
   - fuel.lifecycle._attributes.PLATFORM
@@ -137,6 +151,19 @@ fact_in_sync:
   description: With O(state=query), whether the fact file holds the installed record.
   returned: with O(state=query) when both the record and the fact file exist
   type: bool
+flagged_installed:
+  description:
+    - Installed package versions the cached release status flags, sorted by name and version; empty when
+      no status is cached. Null when the status or the package database could not be read
+      (RV(release_status_problem) says why); the MU records are reported all the same.
+  returned: when O(release_status_path) is set
+  type: list
+  elements: dict
+  sample: [{name: fuel-utils, version: 2.0-0mos2, reason: CLI regression}]
+release_status_problem:
+  description: Why RV(flagged_installed) is null, naming the file or command.
+  returned: when the cached release status or the package database could not be read
+  type: str
 url:
   description: URL the available record was read from.
   returned: when a mirror was asked
@@ -146,6 +173,7 @@ url:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.fuel.lifecycle.plugins.module_utils import _mu_version as mu
+from ansible_collections.fuel.lifecycle.plugins.module_utils import _release_status as release_status
 
 ARGUMENT_SPEC = {
     "path": {"type": "path", "default": "/etc/fuel/mu-version.json"},
@@ -158,6 +186,8 @@ ARGUMENT_SPEC = {
     "max_bytes": {"type": "int", "default": mu.DEFAULT_MAX_BYTES},
     "state": {"type": "str", "choices": ["query", "present"], "default": "query"},
     "record": {"type": "dict"},
+    "release_status_path": {"type": "path", "default": ""},
+    "package_manager": {"type": "str", "choices": ["auto", "apt", "rpm"], "default": "auto"},
     "fact_path": {"type": "path", "default": "/etc/ansible/facts.d/fuel_mu.fact"},
 }
 
@@ -170,8 +200,24 @@ def main():
         return mu.fetch(url, params["timeout"], params["max_bytes"], params["validate_certs"], params["use_proxy"],
                         open_url=open_url)
 
+    def versions_of(names):
+        tools = {"apt": "dpkg-query", "rpm": "rpm"}
+        wanted = ["apt", "rpm"] if params["package_manager"] == "auto" else [params["package_manager"]]
+        found = [(manager, module.get_bin_path(tools[manager])) for manager in wanted]
+        found = [(manager, binary) for manager, binary in found if binary]
+        if not found:
+            raise release_status.StatusError("package_manager: %s not found on the node"
+                                             % " or ".join(tools[manager] for manager in wanted))
+        versions = {}
+        for manager, binary in found:
+            def run_command(argv, binary=binary):
+                return module.run_command([binary] + argv[1:], environ_update={"LC_ALL": "C"})
+            for name, listed in release_status.installed_versions(run_command, manager, names).items():
+                versions.setdefault(name, []).extend(listed)
+        return versions
+
     try:
-        result = mu.run(params, module.check_mode, fetcher)
+        result = mu.run(params, module.check_mode, fetcher, versions_of=versions_of)
     except mu.RecordError as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # pylint: disable=broad-except

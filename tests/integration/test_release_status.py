@@ -122,12 +122,14 @@ def test_nodes_show_and_warn(lab, status):
 
     # mu_check reports the flagged versions installed, read from the node's package database.
     report = mirrorlab.playbook(lab, os.path.join(REPO, "playbooks", "mu_check.yml"),
-                                extra_vars={"fuel_mu_hosts": APT_HOST, "fuel_mu_mirror_url": lab.mirror_url})
+                                extra_vars={"fuel_mu_hosts": "%s:%s" % (APT_HOST, RPM_HOST),
+                                            "fuel_mu_mirror_url": lab.mirror_url})
     assert report.rc == 0, report
-    result = report.task("Add the flagged versions installed", APT_HOST)[0]["result"]["ansible_facts"]
-    assert result["mu_check_result"]["flagged_installed"] == [
-        {"name": "fuel-utils", "version": dpkg_version(lab, "fuel-utils"), "reason": "CLI regression"}]
-    assert "cmp-2: flagged by the release status: fuel-utils 2.0-0mos2" in report.output
+    for host, version in ((APT_HOST, dpkg_version(lab, "fuel-utils")), (RPM_HOST, rpm_version(lab, "fuel-utils"))):
+        result = report.task("Assemble the node's result", host)[0]["result"]["ansible_facts"]
+        assert result["mu_check_result"]["flagged_installed"] == [
+            {"name": "fuel-utils", "version": version, "reason": "CLI regression"}], result
+        assert "%s: flagged by the release status: fuel-utils 2.0-0mos2" % host in report.output
 
     # apt-get update names the flagged version on offer; the install of it warns and goes on.
     update = apt(lab, "update")

@@ -36,6 +36,10 @@ MODULES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, 
 DEAD_REPO = {"type": "deb", "name": "vendor", "uri": "http://127.0.0.1:9/deb/vendor", "suite": "mos9.0",
              "section": "main"}
 LVS_EMPTY = '#!/bin/sh\necho \'{"report": [{"lv": []}]}\'\n'
+# mu_version reads the flagged versions installed from the package database: it flags this host's dpkg.
+DPKG_VERSION = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "dpkg"], capture_output=True, text=True,
+                              check=True).stdout
+FLAGGED = {"name": "dpkg", "version": DPKG_VERSION, "reason": "flagged for the node Python test"}
 
 
 def options(module):
@@ -59,8 +63,9 @@ def case(tmp):
         # Out-of-range input: the module's own refusal, before it touches the host's package manager.
         "mu_apply": ({"timeout": 0, "record_path": tmp + "/mu-version.json", "state_dir": tmp + "/mu",
                       "fact_path": tmp + "/fuel_mu.fact"}, True, "timeout: must be between", {}),
-        "mu_version": ({"path": tmp + "/mu-version.json", "state": "query", "fact_path": tmp + "/fuel_mu.fact"},
-                       True, None, {}),
+        "mu_version": ({"path": tmp + "/mu-version.json", "state": "query", "fact_path": tmp + "/fuel_mu.fact",
+                        "release_status_path": tmp + "/status.json", "package_manager": "apt"}, True, None,
+                       {"status.json": json.dumps({"problem_packages": [dict(FLAGGED, versions=[DPKG_VERSION])]})}),
         "needs_restart": ({"use_tools": False}, True, None, {}),
         "package_swap": ({"swaps": [{"remove": ["fuel-lab-not-installed"], "install": []}],
                           "package_manager": "apt"}, True, None, {}),
@@ -169,6 +174,8 @@ def test_module_runs_on_old_python(runs, module, version, tmp_path):
         assert entry["status"] == "ignored" and refusal in result["msg"], detail
     else:
         assert entry["status"] == "ok" and not result.get("failed"), detail
+    if module == "mu_version":
+        assert result["flagged_installed"] == [FLAGGED], detail
     scratch, before = scratches[module]
     assert tree(str(scratch)) == before, "check mode changed the scratch tree"
 

@@ -8,6 +8,7 @@ import binascii
 import json
 import os
 import stat
+import subprocess
 from unittest import mock
 
 import pytest
@@ -110,3 +111,46 @@ def test_case(case, tmp_path):
             record = json.load(handle)
         with open(params["fact_path"], encoding="utf-8") as handle:
             assert json.load(handle) == {"installed": record}
+
+
+def status_run(tmp, status_path, manager="apt"):
+    return run_module(mu_version.main, {"path": tmp + "/mu.json", "fact_path": "", "release_status_path": status_path,
+                                        "package_manager": manager})
+
+
+def test_flagged_installed_read_from_this_hosts_package_database(tmp_path):
+    version = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "dpkg"], capture_output=True, text=True,
+                             check=True).stdout
+    status = {"problem_packages": [{"name": "dpkg", "versions": ["0:" + version, "0.0-not-this"], "reason": "r"},
+                                   {"name": "fuel-lab-not-installed", "versions": ["1.0"], "reason": "never"}]}
+    (tmp_path / "status.json").write_text(json.dumps(status))
+    before = tree_digest(str(tmp_path))
+    for manager in ("apt", "auto"):
+        result = status_run(str(tmp_path), str(tmp_path / "status.json"), manager)
+        assert not result.get("failed") and result["changed"] is False, result
+        assert result["flagged_installed"] == [{"name": "dpkg", "version": version, "reason": "r"}], result
+    assert tree_digest(str(tmp_path)) == before
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda path: path.mkdir(), "is a directory"),
+    (lambda path: path.write_text('{"problem_packages": [{"name": "x"}]}'), "problem_packages[0]"),
+    (lambda path: path.write_bytes(b"\xff\xfe{"), "not UTF-8"),
+])
+def test_an_unreadable_status_is_reported_and_the_mu_records_still_are(tmp_path, make, words):
+    make(tmp_path / "status.json")
+    (tmp_path / "mu.json").write_text(json.dumps({"id": 1, "title": "MU 1", "timestamp": 1}))
+    result = status_run(str(tmp_path), str(tmp_path / "status.json"))
+    assert not result.get("failed") and result["flagged_installed"] is None, result
+    assert words in result["release_status_problem"] and "release_status_path" in result["release_status_problem"]
+    assert result["mu_installed"]["id"] == 1
+
+
+def test_no_cached_status_flags_nothing(tmp_path):
+    result = status_run(str(tmp_path), str(tmp_path / "none.json"))
+    assert result["flagged_installed"] == [] and "release_status_problem" not in result, result
+
+
+def test_release_status_path_must_be_absolute(tmp_path):
+    result = status_run(str(tmp_path), "relative/status.json")
+    assert result["failed"] and result["msg"].startswith("release_status_path:"), result
