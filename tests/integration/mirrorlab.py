@@ -141,6 +141,30 @@ def stop_gpg_agents(top):
         if "pubring.kbx" in files or "pubring.gpg" in files or os.path.basename(base) == "pubring":
             subprocess.run(["gpgconf", "--homedir", base, "--kill", "gpg-agent"], check=False, capture_output=True)
             dirs[:] = []
+    # Two agents started at once for one home: the one whose socket the other replaced is out of
+    # gpgconf's reach; it is ended by its pid.
+    for pid in agents_under(top):
+        try:
+            os.kill(pid, 15)
+        except ProcessLookupError:
+            pass
+
+
+def agents_under(top):
+    """Pids of the gpg-agents whose ``--homedir`` lies under ``top``."""
+    top = os.path.realpath(top) + os.sep
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(os.path.join("/proc", entry, "cmdline"), "rb") as handle:
+                argv = handle.read().decode("utf-8", "replace").split("\0")
+        except (OSError, ValueError):
+            continue
+        if argv and os.path.basename(argv[0]) == "gpg-agent" and "--homedir" in argv[:-1]:
+            home = argv[argv.index("--homedir") + 1]
+            if os.path.realpath(home).startswith(top):
+                found.append(int(entry))
+    return found
 
 
 def site_key(scratch):
